@@ -1,0 +1,13 @@
+"""Every rule and every checker, in code order."""
+
+from __future__ import annotations
+
+from . import removed, timeouts, values
+from .base import Rule
+from .context import Checker, Context
+
+RULES: dict[str, Rule] = {rule.code: rule for group in (values, timeouts, removed) for rule in group.RULES}
+CHECKERS: tuple[Checker, ...] = (values.check, timeouts.check, removed.check)
+DEFAULT_CODES = frozenset(code for code, rule in RULES.items() if rule.default)
+
+__all__ = ["CHECKERS", "Context", "DEFAULT_CODES", "RULES", "Rule"]

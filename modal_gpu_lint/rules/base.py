@@ -1,0 +1,31 @@
+"""What a rule is: a code, a name, a default, docs and examples (the checks live in checkers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..findings import Applicability
+
+DOCS_URL = "https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#{code}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Metadata of one rule code; `valid`/`invalid` examples become tests."""
+
+    code: str
+    name: str
+    default: bool
+    fix: Applicability | None
+    summary: str  # one line: what it flags
+    why: str  # why it matters
+    example: str  # code that triggers it
+    instead: str  # the fixed code
+    fix_note: str = ""  # what the fix does and how safe it is
+    valid: tuple[str, ...] = ()  # code that must stay silent (module text, `import modal` and `app` provided)
+    invalid: tuple[str, ...] = ()  # code that must fire (each exactly one finding of this code)
+
+    @property
+    def url(self) -> str:
+        """Where the rule is documented."""
+        return DOCS_URL.format(code=self.code.lower())

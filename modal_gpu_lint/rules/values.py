@@ -1,0 +1,216 @@
+"""GPU value rules (MGL0xx): the `gpu=` argument against the catalog and Modal's grammar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from ..findings import Finding, Fix, Remove, Replace
+from ..gpu_checks import Verdict, check_gpu_value
+from ..sites import Event, Site
+from ..values import GpuObject, ListValue
+from .base import Rule
+from .context import Context
+
+RULES = (
+    Rule(
+        "MGL001", "unknown-gpu-type", True, "unsafe",
+        "A GPU type that is not in the catalog.",
+        "Modal's client no longer knows GPU names: a typo such as \"A100-80G\" is sent as is and only "
+        "rejected by the server at `modal run` / `modal deploy` time.",
+        '@app.function(gpu="A100-80G")',
+        '@app.function(gpu="A100-80GB")',
+        "Unsafe: replaces the type only when exactly one catalog name is clearly meant.",
+        valid=('@app.function(gpu="A100-80GB", timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu="A100-80G", timeout=60)\ndef f(): ...',),
+    ),
+    Rule(
+        "MGL002", "malformed-gpu-spec", True, None,
+        "A GPU string that does not follow `TYPE[!|+][:COUNT]`: a count `int()` rejects, an empty "
+        "string, whitespace around the type.",
+        "The client raises `InvalidError: Invalid GPU count` when the module is imported; an empty or "
+        "padded type passes the client and fails later on the server.",
+        '@app.function(gpu="H100:8!")',
+        '@app.function(gpu="H100!:8")',
+        valid=('@app.function(gpu="H100!:8", timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu="H100:two", timeout=60)\ndef f(): ...',),
+    ),
+    Rule(
+        "MGL003", "gpu-count-out-of-range", True, None,
+        "A GPU count below 1 or above the most one container of that type can have.",
+        "Modal rejects the request at deploy time (A10 tops out at 4 per container, most types at 8).",
+        '@app.function(gpu="A10:8")',
+        '@app.function(gpu="L40S:8")  # or "A10:4"',
+        valid=('@app.function(gpu="A10:4", timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu="A10:8", timeout=60)\ndef f(): ...',),
+    ),
+    Rule(
+        "MGL004", "invalid-gpu-suffix", True, "unsafe",
+        "A `!` suffix on a type other than H100, or `+` on a type other than B200.",
+        "`!` (pin: no upgrade) is documented on H100 only and `+` (opt-in upgrade) on B200 only; the "
+        "server rejects values such as `H200!` and `A10G!`.",
+        '@app.function(gpu="H200!")',
+        '@app.function(gpu="H200")',
+        "Unsafe: drops the suffix, which may change what hardware is granted.",
+        valid=('@app.function(gpu="H100!", timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu="H200!", timeout=60)\ndef f(): ...',),
+    ),
+    Rule(
+        "MGL005", "invalid-gpu-value", True, None,
+        "A `gpu=` value that is not a string, a list or None (True, a number, a tuple, a dict), or "
+        "None or a non-string inside a list.",
+        "`gpu=True` and numbers are errors in the client; a tuple is rejected; `None` inside a list is "
+        "silently dropped.",
+        "@app.function(gpu=True)",
+        '@app.function(gpu="T4")',
+        valid=('@app.function(gpu=None)\ndef f(): ...',),
+        invalid=("@app.function(gpu=True, timeout=60)\ndef f(): ...",),
+    ),
+    Rule(
+        "MGL006", "gpu-list-not-accepted", True, None,
+        "A fallback list given to a call that takes one GPU: `Sandbox.create`, `with_options`, Image "
+        "build steps other than `run_function`.",
+        "Only `App.function`, `App.cls`, `App.server` and `Image.run_function` accept lists; the others "
+        "raise `InvalidError`.",
+        'modal.Sandbox.create(app=app, gpu=["H100", "A100-80GB"])',
+        'modal.Sandbox.create(app=app, gpu="H100")',
+        valid=('modal.Sandbox.create(app=app, gpu="H100")',),
+        invalid=('modal.Sandbox.create(app=app, gpu=["H100", "A100-80GB"])',),
+    ),
+    Rule(
+        "MGL007", "bad-fallback-list", True, "safe",
+        "An empty GPU list, or the same GPU twice in a fallback list (case-insensitive).",
+        "An empty list requests nothing; a repeated entry is never tried and hides what was meant.",
+        '@app.function(gpu=["H100", "h100", "A100-80GB"])',
+        '@app.function(gpu=["H100", "A100-80GB"])',
+        "Safe: removes the repeated entries.",
+        valid=('@app.function(gpu=["H100", "A100-80GB"], timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu=["H100", "H100"], timeout=60)\ndef f(): ...',),
+    ),
+    Rule(
+        "MGL008", "removed-gpu-object", True, "safe",
+        "The `modal.gpu.X(...)` objects and `from modal import gpu`.",
+        "The module `modal.gpu` was deleted in client 1.4.0: the program fails at import.",
+        'gpu=modal.gpu.A100(size="80GB", count=2)',
+        'gpu="A100-80GB:2"',
+        "Safe: writes the equivalent string (an f-string when the count is a name).",
+        valid=('@app.function(gpu="A100-80GB:2", timeout=60)\ndef f(): ...',),
+        invalid=('x = modal.gpu.A100(size="80GB", count=2)',),
+    ),
+    Rule(
+        "MGL009", "non-canonical-gpu-spelling", False, "safe",
+        "A valid GPU string written in a non-canonical way: lower case, `A10G` for `A10`, an explicit "
+        "`:1`, counts such as `+8`, `08` or ` 8`.",
+        "One spelling per GPU makes code searchable and reviews easier. Off by default.",
+        '@app.function(gpu="a10g:1")',
+        '@app.function(gpu="A10")',
+        "Safe: rewrites the string in canonical form.",
+        valid=('@app.function(gpu="A10", timeout=60)\ndef f(): ...',),
+        invalid=('@app.function(gpu="h100", timeout=60)\ndef f(): ...',),
+    ),
+)
+
+VALUE_CODES = frozenset(rule.code for rule in RULES) - {"MGL008"}
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    """Findings for every `gpu=` value and every use of `modal.gpu`."""
+    if ctx.wants(*VALUE_CODES):
+        for site in ctx.facts.sites:
+            arg = site.arg("gpu")
+            if arg is not None:
+                yield from _check_site(ctx, site, arg)
+    if ctx.wants("MGL008"):
+        for event in ctx.facts.events:
+            if event.kind in ("gpu-object", "gpu-import"):
+                yield _removed_gpu(event)
+
+
+def _check_site(ctx: Context, site: Site, arg: cst.Arg) -> Iterator[Finding]:
+    seen: set[tuple[str, str]] = set()
+    call = _call_name(site)
+    for value in ctx.values(site, arg.value):
+        for verdict in check_gpu_value(value, accepts_list=site.api.accepts_list, catalog=ctx.catalog, call=call):
+            key = (verdict.code, verdict.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield Finding(verdict.code, verdict.message, arg, arg, _fix(verdict, arg, value))
+
+
+def _call_name(site: Site) -> str:
+    return {
+        "with_options": "with_options",
+        "sandbox.create": "Sandbox.create",
+    }.get(site.api.kind, f"Image.{site.api.method}" if site.api.kind.startswith("image.") else site.api.kind)
+
+
+def _fix(verdict: Verdict, arg: cst.Arg, value: object) -> Fix | None:
+    """A fix when the offending string is written inline in the call."""
+    applicability = {"MGL001": "unsafe", "MGL004": "unsafe", "MGL009": "safe", "MGL007": "safe"}.get(verdict.code)
+    if applicability is None:
+        return None
+    target: cst.BaseExpression = arg.value
+    if verdict.item is not None:
+        if not isinstance(target, cst.List) or not isinstance(value, ListValue):
+            return None
+        element = target.elements[verdict.item]
+        if verdict.code == "MGL007":
+            return Fix("safe", "Remove the repeated entry", (Remove(element),))
+        target = element.value
+    if verdict.replacement is None or not isinstance(target, cst.SimpleString):
+        return None
+    new = cst.SimpleString(_quote(verdict.replacement, target))
+    return Fix(applicability, f"Write {verdict.replacement!r}", (Replace(target, new),))  # type: ignore[arg-type]
+
+
+def _quote(text: str, like: cst.SimpleString) -> str:
+    quote = like.quote
+    prefix = "".join(c for c in like.prefix if c in "rRuU")
+    if quote in text or "\\" in text:
+        return repr(text)
+    return f"{prefix}{quote}{text}{quote}"
+
+
+def _removed_gpu(event: Event) -> Finding:
+    if event.kind == "gpu-import":
+        return Finding("MGL008", "`from modal import gpu`: the module modal.gpu was removed in client 1.4.0; write GPU strings", event.node)
+    call = event.node
+    assert isinstance(call, cst.Call)
+    spelled = gpu_object_string(call)
+    hint = f": write gpu={spelled}" if spelled else ": write a GPU string such as gpu=\"A100-80GB:2\""
+    return Finding("MGL008", f"modal.gpu objects were removed in client 1.4.0{hint}", call, call)
+
+
+def gpu_object_string(call: cst.Call) -> str | None:
+    """The source text of the GPU string equivalent to `modal.gpu.X(size=..., count=...)`."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    name = func.attr.value.upper()
+    size: str | None = None
+    count: cst.BaseExpression | None = None
+    for arg in call.args:
+        keyword = arg.keyword.value if arg.keyword else None
+        if keyword == "size" and isinstance(arg.value, cst.SimpleString):
+            evaluated = arg.value.evaluated_value
+            size = evaluated if isinstance(evaluated, str) else None
+            if size is None:
+                return None
+        elif keyword == "count":
+            count = arg.value
+        elif keyword == "memory" and isinstance(arg.value, cst.Integer):  # A100(memory=80) in old clients
+            size = f"{arg.value.value}GB"
+        else:
+            return None
+    if size:
+        name = f"{name}-{size.upper()}"
+    if count is None:
+        return repr(name).replace("'", '"')
+    if isinstance(count, cst.Integer):
+        n = int(count.value)
+        return f'"{name}:{n}"' if n != 1 else f'"{name}"'
+    if isinstance(count, (cst.Name, cst.Attribute)):
+        return f'f"{name}:{{{cst.Module([]).code_for_node(count)}}}"'
+    return None

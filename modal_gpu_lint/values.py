@@ -1,0 +1,53 @@
+"""What a `gpu=` (or `timeout=`) argument can be, as far as the source text says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the source does not fix (a parameter, an attribute, an import...)."""
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class ListValue:
+    """A list literal; its items are values too."""
+
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class OtherValue:
+    """A literal of a type Modal never accepts for `gpu=` (a tuple, a dict, ...)."""
+
+    description: str
+
+
+@dataclass(frozen=True, eq=False)
+class GpuObject:
+    """A call of the removed `modal.gpu.X(...)` API."""
+
+    call: cst.Call
+    type_name: str  # the attribute after `modal.gpu.`, e.g. "A100"
+
+
+Value = str | int | float | bool | None | ListValue | OtherValue | GpuObject | Unknown
+
+
+def describe(value: Value) -> str:
+    """A short text for messages."""
+    if isinstance(value, OtherValue):
+        return value.description
+    if isinstance(value, GpuObject):
+        return f"modal.gpu.{value.type_name}(...)"
+    if isinstance(value, ListValue):
+        return "a list"
+    if isinstance(value, Unknown):
+        return "an unknown value"
+    return repr(value)
