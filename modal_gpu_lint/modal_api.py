@@ -31,6 +31,7 @@ class ModalCall:
     default_timeout: int | None  # seconds when `timeout_param` is not given
     decorator: bool  # an App decorator (function, cls, server)
     parameters: frozenset[str]  # keywords the call accepts (for rename fixes)
+    # What mypy calls the method (from the installed .pyi stubs; tests/test_modal_api_drift.py checks).
     mypy_fullnames: tuple[str, ...]
 
 
@@ -47,7 +48,7 @@ def _image(method: str, *, accepts_list: bool = False, timeout: int | None = Non
         default_timeout=timeout,
         decorator=False,
         parameters=frozenset({"gpu", "timeout"} if timeout else {"gpu"}),
-        mypy_fullnames=(f"modal.image.Image.{method}", f"modal.image._Image.{method}"),
+        mypy_fullnames=(f"modal.image.Image.{method}",),
     )
 
 
@@ -55,17 +56,17 @@ APP_CALLS: dict[str, ModalCall] = {
     "function": ModalCall(
         "app.function", "function", True, "timeout", DEFAULT_TIMEOUT, True,
         _AUTOSCALER | {"timeout", "startup_timeout", "single_use_containers"},
-        ("modal.app.App.function", "modal.app._App.function"),
+        ("modal.app.App.function",),
     ),
     "cls": ModalCall(
         "app.cls", "cls", True, "timeout", DEFAULT_TIMEOUT, True,
         _AUTOSCALER | {"timeout", "startup_timeout", "single_use_containers"},
-        ("modal.app.App.cls", "modal.app._App.cls"),
+        ("modal.app.App.cls",),
     ),
     "server": ModalCall(
         "app.server", "server", True, None, None, True,
         _AUTOSCALER | {"startup_timeout"},
-        ("modal.app.App.server", "modal.app._App.server"),
+        ("modal.app.App.server",),
     ),
 }
 
@@ -77,8 +78,8 @@ WITH_OPTIONS = ModalCall(
 SANDBOX_CREATE = ModalCall(
     "sandbox.create", "create", False, "timeout", DEFAULT_TIMEOUT, False, frozenset({"timeout"}),
     (
-        "modal.sandbox.Sandbox.__create_spec.__call__",
-        "modal.sandbox.Sandbox.__create_spec.aio",
+        "modal.sandbox.sandbox.Sandbox.__create_spec.__call__",
+        "modal.sandbox.sandbox.Sandbox.__create_spec.aio",
     ),
 )
 
