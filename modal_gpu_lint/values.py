@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:  # keeps libcst out of the mypy plugin's import cost
+    import libcst as cst
 
 
 @dataclass(frozen=True)
