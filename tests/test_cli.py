@@ -437,3 +437,19 @@ def test_paths_are_printed_as_given(tmp_path: Path) -> None:
     write(tmp_path, {"src/app.py": APP})
     result = run_cli("--format", "concise", "src", cwd=tmp_path)
     assert result.stdout.splitlines()[0].startswith(f"src{os.sep}app.py:6:15: MGL001 ")
+
+
+def test_removed_keyword_beside_its_new_name_says_to_delete_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": "import modal\n\napp = modal.App()\n\n\n"
+            "@app.function(min_containers=1, keep_warm=2)\ndef f():\n    pass\n"
+        },
+    )
+    result = run_cli("--format", "concise", "app.py", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        "app.py:6:33: MGL201 keep_warm= was removed (it raises since client 1.4.0) and "
+        "min_containers= is already given: delete keep_warm=" in result.stdout
+    )

@@ -77,6 +77,8 @@ def test_clear_suggestions_have_a_replacement(text: str, replacement: str) -> No
         "cpu",
         "GB200",  # named in the catalog as not a gpu= value
         "A100-20GB",  # removed
+        "H20",  # a real, different GPU: not a typo of H200
+        "B20",  # a different model number
     ],
 )
 def test_ambiguous_or_unknown_names_get_no_replacement(text: str) -> None:
