@@ -1,7 +1,14 @@
 """`python -m modal_gpu_lint`."""
 
+import os
 import sys
 
-from .cli import main
+# `python -m` puts the current folder first on sys.path: a `json.py` or `typing.py` among the
+# files being linted would then shadow the standard library (Python 3.11's `-P` does this).
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
 
-sys.exit(main())
+from .cli import main  # noqa: E402
+
+if __name__ == "__main__":  # not when a worker process started with 'spawn' imports this module
+    sys.exit(main())

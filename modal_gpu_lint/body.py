@@ -22,6 +22,7 @@ import libcst as cst
 from .models import Precision, dtype_bytes, quantization_bytes
 from .resolve import Assigned, Defined, Resolver, Scope, comprehension_scope, function_scope, module_scope
 from .values import Value
+from .walk import may_hold_code
 
 Target = cst.FunctionDef | cst.ClassDef
 
@@ -213,6 +214,9 @@ class _BodyReader:
                     self.leave_function()
                 else:
                     self.scopes.pop()
+                continue
+            if kind not in _READ_KINDS:  # most nodes: skip the isinstance chain (ABC checks are slow)
+                stack.extend((child, False) for child in reversed(_children(node)))
                 continue
             if isinstance(node, (cst.FunctionDef, cst.Lambda)):
                 self.enter_function(node)
@@ -883,6 +887,13 @@ _NOISE: tuple[type, ...] = (
     cst.BaseCompOp,
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# What `_BodyReader.walk` acts on (classes libcst never subclasses, so `type(node) in` is isinstance).
+_READ_KINDS = frozenset(
+    {
+        cst.FunctionDef, cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Call,
+        cst.Attribute, cst.Assign, cst.AssignTarget, cst.Del, cst.Comparison, cst.For, cst.While,
+    }
+)
 
 
 _CODE: dict[type, bool] = {}  # per concrete node type: can it hold code? (ABC checks are slow)
@@ -899,8 +910,8 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The child nodes of `node` that can hold code, in source order."""
     kind = type(node)
     names = _FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node))
+    if names is None:  # fields that can hold code at all, by their annotation (not whitespace, `str`...)
+        names = tuple(f.name for f in dataclasses.fields(node) if may_hold_code(f.type, _NOISE))
         _FIELDS[kind] = names
     out: list[cst.CSTNode] = []
     for name in names:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ._toml import tomllib
 from .catalog import Catalog, CatalogError, default_catalog
-from .rules import DEFAULT_CODES, RULES
+from .rule_table import DEFAULT_CODES, RULES  # not .rules: that imports the checkers (and libcst)
 
 SECTION = "modal-gpu-lint"
 DEFAULT_FIX_TIMEOUT = 3600
@@ -46,6 +48,8 @@ class Settings:
     def codes_for(self, path: str) -> frozenset[str]:
         """The codes selected for one file, after `per-file-ignores`."""
         codes = self.selected
+        if not self.per_file_ignores:
+            return codes
         rel = relative_posix(path, self.root)
         for pattern, ignored in self.per_file_ignores:
             if _matches(rel, pattern):
@@ -54,13 +58,34 @@ class Settings:
 
     def is_excluded(self, path: str) -> bool:
         """Whether a path found while walking a folder is excluded."""
-        rel = relative_posix(path, self.root)
-        return any(_matches(rel, pattern) for pattern in self.exclude)
+        return _exclude_matcher(self.exclude)(relative_posix(path, self.root))
+
+
+@lru_cache(maxsize=16)
+def _exclude_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """`any(_matches(rel, p) for p in patterns)`, with the name patterns compiled into one regex
+    (called for every file and folder of the tree: fnmatch pattern by pattern was most of a run)."""
+    names = [p.rstrip("/") for p in patterns if "/" not in p.rstrip("/")]
+    paths = [p for p in patterns if "/" in p.rstrip("/")]
+    name = re.compile("|".join(f"(?:{fnmatch.translate(n)})" for n in names)).match if names else None
+
+    def excluded(rel: str) -> bool:
+        if name is not None and any(name(part) for part in rel.split("/")):
+            return True
+        return any(_matches(rel, pattern) for pattern in paths)
+
+    return excluded
 
 
 def relative_posix(path: str, root: Path) -> str:
     """`path` relative to `root` when inside it, with forward slashes."""
     absolute = os.path.abspath(path)
+    prefix = os.path.join(str(root), "")
+    if absolute.startswith(prefix) and len(absolute) > len(prefix):  # the common case, without relpath
+        rel = absolute[len(prefix) :]
+        return rel.replace(os.sep, "/") if os.sep != "/" else rel
+    if os.sep == "/":  # the root itself, or outside it (where relpath would start with "..")
+        return "." if absolute == str(root) else absolute
     try:
         rel = os.path.relpath(absolute, root)
     except ValueError:
@@ -103,10 +128,20 @@ def find_config(start: Path) -> Path | None:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                text = candidate.read_text(encoding="utf-8")
+                data = tomllib.loads(text)
+            except OSError:
                 continue
-            if SECTION in data.get("tool", {}):
+            except UnicodeDecodeError as error:
+                if SECTION.encode() in candidate.read_bytes():  # ours, but unreadable: say so
+                    raise ConfigError(f"{candidate}: cannot read: not UTF-8 ({error.reason} at byte {error.start})") from None
+                continue
+            except tomllib.TOMLDecodeError as error:
+                if SECTION in text:  # our table is there but unreadable: say so, do not ignore it
+                    raise ConfigError(f"{candidate}: invalid TOML: {error}") from None
+                continue
+            tool = data.get("tool", {})
+            if isinstance(tool, Mapping) and SECTION in tool:
                 return candidate
     return None
 
@@ -129,9 +164,14 @@ def load_settings(
             data = tomllib.loads(text)
         except OSError as error:
             raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: cannot read: not UTF-8 ({error.reason} at byte {error.start})") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: invalid TOML: {error}") from None
-        table = data.get("tool", {}).get(SECTION, {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, Mapping):
+            raise ConfigError(f"{path}: [tool] must be a table")
+        table = tool.get(SECTION, {})
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
     return _settings(table, path, select, extend_select, ignore)
@@ -187,8 +227,14 @@ def _settings(
     except CatalogError as error:
         raise ConfigError(f"{where}: {error}") from None
 
+    # Equal in every process for equal settings (sets sorted): the cache key is built on it.
     fingerprint = repr(
-        (sorted(chosen), per_file_ignores, fix_timeout, sorted((k, sorted(v.items())) for k, v in gpus.items()))
+        (
+            sorted(chosen),
+            [(pattern, sorted(codes)) for pattern, codes in per_file_ignores],
+            fix_timeout,
+            sorted((k, sorted(v.items())) for k, v in gpus.items()),
+        )
     )
     return Settings(
         selected=frozenset(chosen),

@@ -34,5 +34,6 @@ def _walk(root: str, settings: Settings) -> Iterator[str]:
         for name in sorted(files):
             if name.endswith(".py"):
                 path = os.path.join(folder, name)
-                if not settings.is_excluded(path) and not os.path.isdir(path):
+                # Only regular files (or links to one): FIFOs, sockets and dangling links are skipped.
+                if not settings.is_excluded(path) and os.path.isfile(path):
                     yield path

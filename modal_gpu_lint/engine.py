@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .findings import Diagnostic, Edit, Finding
+from .nesting import ensure_recursion_limit, nesting_problem
 from .noqa import suppressed
-from .positions import LineIndex, Span, node_spans
-from .rules import CHECKERS, Context
-from .sites import find_sites
-from .source import Source, SourceError, decode
+from .source import Source, SourceError, decode, nul_position, python_syntax_error, split_lines
 
 # A file can hold a Modal call only if it mentions modal, or calls `.function`/`.cls`/`.server`/
 # `.with_options` on something (an App imported from a sibling module need not say "modal").
-_MODAL_TEXT = re.compile(rb"modal|\.(?:function|cls|server|with_options)\b")
-# ... and a rule can fire only if one of these words is there.
-_RULE_TEXT = re.compile(
-    rb"gpu|timeout|scaledown_window|keep_warm|concurrency_limit|allow_concurrent_inputs|max_inputs"
-    rb"|Stub|web_endpoint"
+# One pattern per word: a pattern that starts with a literal is searched as fast as `bytes.find`,
+# while one pattern of alternatives tries every position (3x slower on a tree of ordinary code).
+_MODAL_TEXT = tuple(
+    re.compile(pattern) for pattern in (rb"modal", rb"\.function\b", rb"\.cls\b", rb"\.server\b", rb"\.with_options\b")
 )
+# ... and a rule can fire only if one of these words is there (a new rule adds its trigger words here).
+_RULE_TEXT = (
+    b"gpu", b"timeout", b"scaledown_window", b"keep_warm", b"concurrency_limit", b"allow_concurrent_inputs",
+    b"max_inputs", b"Stub", b"web_endpoint",
+    # MGL401/MGL404 fire without a `gpu=`: CUDA use, vLLM/SGLang engines, nvidia-smi, clusters
+    b"cuda", b"nvidia-smi", b"vllm", b"sglang", b"clustered",
+)
+
+if TYPE_CHECKING:  # libcst, the checkers and positions are imported when a file is parsed, not before:
+    import libcst as cst  # a run that parses nothing (all files prefiltered or cached) never imports them
+
+    from .positions import Span
 
 
 def may_have_findings(data: bytes) -> bool:
     """The text prefilter: False means no rule can fire, so the file is not parsed."""
-    return _MODAL_TEXT.search(data) is not None and _RULE_TEXT.search(data) is not None
+    return any(mark.search(data) for mark in _MODAL_TEXT) and any(word in data for word in _RULE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -69,18 +79,38 @@ def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
         source = decode(data)
     except SourceError as error:
         raise FileErrorException(FileError(path, error.message, error.row, error.column)) from None
+    nul = nul_position(source.text)
+    if nul is not None:
+        raise FileErrorException(FileError(path, "cannot parse: source code contains a NUL byte", *nul))
+    ensure_recursion_limit()  # first: Python's own parser (in nesting_problem) depends on it too
+    problem = nesting_problem(source.text, path)  # what would crash or stall libcst's parser
+    if problem is not None:
+        message, row, column = problem
+        raise FileErrorException(FileError(path, f"cannot parse: {message}", row, column))
+    import libcst as cst
+
     try:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as error:
-        message = str(error.message).strip().splitlines()[0] if error.message else "invalid syntax"
-        raise FileErrorException(
-            FileError(path, f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
-        ) from None
+        raise FileErrorException(_syntax_error(path, source.text, error)) from None
     except (RecursionError, MemoryError):
         raise FileErrorException(FileError(path, "cannot parse: nested too deeply")) from None
     except Exception as error:  # the native parser may raise anything on hostile input
         raise FileErrorException(FileError(path, f"cannot parse: {type(error).__name__}: {error}")) from None
     return source, module
+
+
+def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> FileError:
+    """Python's own message when Python rejects the file too; libcst's (shortened) otherwise."""
+    python = python_syntax_error(text, path)
+    if python is not None and python[1] > 0:
+        message, row, column = python
+        return FileError(path, f"cannot parse: {message}", row, max(column, 1))
+    message = str(error.message).strip().splitlines()[0] if error.message else "invalid syntax"
+    message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
+    if len(message) > 120:
+        message = message[:117] + "..."
+    return FileError(path, f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
 
 
 class FileErrorException(Exception):
@@ -100,8 +130,15 @@ class Analysis:
     suppressed: int = 0
 
 
-def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[str]) -> Analysis:
-    """Run the checkers on a parsed module and drop what `# noqa` silences."""
+def analyze(
+    module: cst.Module, text: str, settings: Settings, codes: frozenset[str], *, noqa: bool = True
+) -> Analysis:
+    """Run the checkers on a parsed module and drop what `# noqa` silences (unless `noqa=False`:
+    the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works)."""
+    from .positions import LineIndex, node_spans
+    from .rules import CHECKERS, Context
+    from .sites import find_sites
+
     facts = find_sites(module)
     if not facts.sites and not facts.events:
         return Analysis()
@@ -111,19 +148,29 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         return Analysis()
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
     spans = node_spans(module, nodes, LineIndex(text))
-    lines = text.splitlines()
+    if not noqa:
+        return Analysis(findings, spans)
+    lines = split_lines(text)
     kept = [
         f
         for f in findings
         if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
     ]
-    return Analysis(kept, spans, len(findings) - len(kept))
+    dropped = [f for f in findings if f not in kept]
+    # One fix may serve several findings (an import rename): `# noqa` on any of them keeps it unapplied.
+    blocked = {id(f.fix) for f in dropped if f.fix is not None}
+    for f in kept:
+        if f.fix is not None and id(f.fix) in blocked:
+            f.fix = None
+    return Analysis(kept, spans, len(dropped))
 
 
 def to_diagnostics(
     path: str, module: cst.Module, text: str, analysis: Analysis, *, edits: bool = False
 ) -> list[Diagnostic]:
     """Findings with positions (and the text edits of their fixes when asked)."""
+    from .positions import LineIndex
+
     out = []
     index = LineIndex(text) if edits else None
     for finding in analysis.findings:
@@ -163,17 +210,31 @@ def lint_bytes(path: str, data: bytes, settings: Settings, *, edits: bool = Fals
     except FileErrorException as error:
         result.error = error.error
         return result
-    analysis = analyze(module, source.text, settings, codes)
-    result.suppressed = analysis.suppressed
-    result.diagnostics = to_diagnostics(path, module, source.text, analysis, edits=edits)
+    try:
+        analysis = analyze(module, source.text, settings, codes)
+        result.suppressed = analysis.suppressed
+        result.diagnostics = to_diagnostics(path, module, source.text, analysis, edits=edits)
+    except Exception as error:  # a bug in a rule: one line naming the file, never a traceback
+        result.error = FileError(path, f"internal error: {type(error).__name__}: {error} (please report this)")
+        result.diagnostics = []
     return result
+
+
+def read_file(path: str, info: os.stat_result | None = None) -> bytes:
+    """The bytes of a regular file (`info`: its `os.stat`, when known), or FileErrorException."""
+    try:
+        if not stat.S_ISREG((info or os.stat(path)).st_mode):  # a FIFO or a device would block or never end
+            raise FileErrorException(FileError(path, "cannot read: not a regular file"))
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise FileErrorException(FileError(path, f"cannot read: {error.strerror or error}")) from None
 
 
 def lint_file(path: str, settings: Settings, *, edits: bool = False) -> FileResult:
     """Lint one file on disk."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        return FileResult(path, error=FileError(path, f"cannot read: {error.strerror or error}"))
+        data = read_file(path)
+    except FileErrorException as error:
+        return FileResult(path, error=error.error)
     return lint_bytes(path, data, settings, edits=edits)

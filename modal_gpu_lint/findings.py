@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import libcst as cst
+if TYPE_CHECKING:  # only in annotations: importing this module must not import libcst
+    import libcst as cst
 
 Applicability = Literal["safe", "unsafe"]
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .catalog import Catalog, GpuType
+from .catalog import SUFFIXES, Catalog, GpuType
 from .spec import GpuSpec, SpecError, parse_spec
 from .values import GpuObject, ListValue, OtherValue, Unknown, Value
 
@@ -72,6 +72,8 @@ def _check_list(value: ListValue, *, accepts_list: bool, catalog: Catalog, call:
 
 
 def _describe(value: Value) -> str:
+    if isinstance(value, ListValue):  # `gpu=[["H100"], ...]`: not the value model's repr
+        return "a list"
     if isinstance(value, OtherValue):
         return value.description
     return repr(value)
@@ -147,18 +149,39 @@ def suggest(type_text: str, catalog: Catalog) -> tuple[str, bool]:
         return names[key], True
     memory = _MEMORY.search(stripped)
     if memory:
-        base = catalog.lookup(stripped[: memory.start()].strip(" -_"))
-        if base is not None and base.memory_gb == float(memory.group(1)):
-            return base.canonical, True
+        # "A100 80GB", "H100-80GB", "H100!-80GB": a known type followed by its own memory size
+        head = stripped[: memory.start()].strip(" -_")
+        sized = catalog.lookup(f"{head}-{memory.group(1)}GB")  # "A100-40G" -> "A100-40GB"
+        if sized is not None:
+            return sized.canonical, True
+        suffix = head[-1] if head[-1:] in SUFFIXES else ""
+        base = catalog.lookup(head[:-1] if suffix else head)
+        if base is not None and base.memory_gb == float(memory.group(1)) and (not suffix or suffix in base.suffixes):
+            return base.canonical + suffix, True
     scored = sorted(
-        ((difflib.SequenceMatcher(None, key, n).ratio(), names[n]) for n in names),
+        ((difflib.SequenceMatcher(None, key, n).ratio(), n) for n in names),
         reverse=True,
     )
     if not scored or scored[0][0] < 0.6:
         return "", False
-    best_score, best = scored[0]
-    runner_up = next((s for s, name in scored[1:] if name != best), 0.0)
-    return best, best_score >= 0.8 and best_score - runner_up >= 0.1
+    best_score, best_key = scored[0]
+    best = names[best_key]
+    runner_up = next((s for s, n in scored[1:] if names[n] != best), 0.0)
+    # A different first character ("H100" for "A100...") is never clearly meant, nor different
+    # model numbers ("H20" is a real GPU, not a typo of "H200").
+    clear = (
+        best_score >= 0.8
+        and best_score - runner_up >= 0.1
+        and key[:1] == best_key[:1]
+        and _model_number(key) == _model_number(best_key)
+    )
+    return best, clear
+
+
+def _model_number(key: str) -> str:
+    """The first run of digits in a normalised name ("A10080GB" -> "10080", "H20" -> "20")."""
+    match = re.search(r"\d+", key)
+    return match.group(0) if match else ""
 
 
 def _unknown_type(spec: GpuSpec, catalog: Catalog) -> Verdict:

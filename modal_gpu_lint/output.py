@@ -1,18 +1,35 @@
-"""Output formats: text (with the source line), concise, json."""
+"""Output formats: text (with the source line), concise, json, github (sarif is in `sarif.py`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .findings import Diagnostic
-from .rules import RULES
+from .rule_table import RULES  # not .rules: that imports the checkers (and libcst)
 
-FORMATS = ("text", "concise", "json")
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+# SARIF levels (and GitHub annotation kinds): "error" unless listed here.
+_LEVELS = {
+    "MGL009": "note",  # spelling only
+    "MGL101": "warning",  # runs, but may be cut off after 300 s
+    "MGL205": "warning",  # a deprecation warning in the client, not an error
+    "MGL301": "note",  # advice
+    "MGL302": "warning",
+    "MGL303": "note",
+}
+_GITHUB_COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def level(code: str) -> str:
+    """The SARIF level of a rule: "error", "warning" or "note"."""
+    return _LEVELS.get(code, "error")
 
 
 def use_color(stream: TextIO) -> bool:
@@ -35,16 +52,31 @@ def full(d: Diagnostic, lines: Sequence[str], color: bool = False) -> str:
     """The concise line, then the source line with a caret under the finding."""
     out = [concise(d, color)]
     if 0 < d.row <= len(lines):
-        source = lines[d.row - 1].expandtabs(1)
-        width = (d.end_column - d.column) if d.end_row == d.row else len(source) - d.column + 1
+        source = _printable(lines[d.row - 1])
+        end = d.end_column if d.end_row == d.row else len(source) + 1
         gutter = f"{d.row:>4} | "
         out.append(f"{gutter}{source}")
-        caret = " " * (len(gutter) + d.column - 1) + "^" * max(1, width)
+        before = _width(source[: d.column - 1])
+        width = _width(source[d.column - 1 : end - 1])
+        caret = " " * (len(gutter) + before) + "^" * max(1, width)
         out.append(_style(caret, "31", color))
         if d.fix_applicability is not None:
             label = "Safe fix" if d.fix_applicability == "safe" else "Unsafe fix"
             out.append(f"     = help: {d.fix_message} ({label})")
     return "\n".join(out)
+
+
+def _printable(line: str) -> str:
+    """The line as shown: a tab as one space, other control characters (escape sequences
+    written in the source, form feeds) as U+FFFD, so columns stay one character each."""
+    return "".join(" " if c == "\t" else "\ufffd" if unicodedata.category(c) == "Cc" else c for c in line)
+
+
+def _width(text: str) -> int:
+    """Terminal cells taken by `text`: wide East Asian characters take two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
 
 
 def to_json(diagnostics: Sequence[Diagnostic]) -> str:
@@ -77,6 +109,48 @@ def _json_item(d: Diagnostic) -> dict[str, Any]:
         "noqa_row": d.noqa_row,
         "url": RULES[d.code].url,
     }
+
+
+def github(d: Diagnostic) -> str:
+    """A GitHub Actions workflow command that annotates the finding in the pull request."""
+    properties = {
+        "title": f"{d.code} ({RULES[d.code].name})",
+        "file": github_path(d.path),
+        "line": str(d.row),
+        "col": str(d.column),
+        "endLine": str(d.end_row),
+        "endColumn": str(d.end_column),
+    }
+    return _workflow_command(_GITHUB_COMMANDS[level(d.code)], properties, d.message)
+
+
+def github_error(path: str, message: str, row: int = 0, column: int = 0) -> str:
+    """An `::error` annotation for a file that could not be read or parsed."""
+    properties = {"title": "modal-gpu-lint", "file": github_path(path)}
+    if row:
+        properties["line"] = str(row)
+        if column:
+            properties["col"] = str(column)
+    return _workflow_command("error", properties, message)
+
+
+def github_path(path: str) -> str:
+    """The path relative to the working folder (the repository root in a workflow) when inside it."""
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute, os.getcwd())
+    return absolute if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def _workflow_command(command: str, properties: dict[str, str], message: str) -> str:
+    # Escaping from the runner's own rules (actions/toolkit, command.ts).
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    props = ",".join(f"{key}={prop(value)}" for key, value in properties.items())
+    return f"::{command} {props}::{data(message)}"
 
 
 def statistics(diagnostics: Sequence[Diagnostic], stream: TextIO = sys.stdout) -> None:

@@ -15,6 +15,7 @@ from itertools import product
 import libcst as cst
 
 from .values import UNKNOWN, GpuObject, ListValue, OtherValue, Unknown, Value
+from .walk import visit  # libcst's own `node.visit` rebuilds every node it passes
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Scope:
     """The names bound directly in one module, function, lambda or comprehension."""
 
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    is_class: bool = False  # a class body: seen from its own statements only, not from its methods
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -218,7 +220,7 @@ def module_scope(module: cst.Module) -> Scope:
     scope = Scope()
     binder = _Binder(scope)
     for statement in module.body:
-        statement.visit(binder)
+        visit(statement, binder)
     return scope
 
 
@@ -229,9 +231,16 @@ def function_scope(node: cst.FunctionDef | cst.Lambda) -> Scope:
         scope.bind(param, OPAQUE)
     binder = _Binder(scope)
     if isinstance(node, cst.FunctionDef):
-        node.body.visit(binder)
+        visit(node.body, binder)
     else:
-        node.body.visit(binder)
+        visit(node.body, binder)
+    return scope
+
+
+def class_scope(node: cst.ClassDef) -> Scope:
+    """Names bound directly in a class body (visible to the body's own statements and decorators)."""
+    scope = Scope(is_class=True)
+    visit(node.body, _Binder(scope))
     return scope
 
 
@@ -280,6 +289,8 @@ class Resolver:
     def lookup(self, name: str, scopes: Sequence[Scope]) -> tuple[list[Binding], tuple[Scope, ...]]:
         """The bindings of `name`, and the scope stack where they were made (to evaluate them in)."""
         for depth in range(len(scopes) - 1, -1, -1):
+            if scopes[depth].is_class and depth != len(scopes) - 1:
+                continue  # a method does not see the names of its class body
             found = scopes[depth].bindings.get(name)
             if found:
                 return found, tuple(scopes[: depth + 1])
@@ -329,28 +340,44 @@ class Resolver:
         return self.qualify(expr, scopes) in paths
 
     def is_app(self, expr: cst.BaseExpression, scopes: Sequence[Scope]) -> bool:
-        """Whether `expr` is a Modal App: built here with `modal.App(...)` or imported from the project."""
+        """Whether `expr` is a Modal App: built here with `modal.App(...)` or imported from the project.
+
+        Every binding of the name must agree; `app = None` (an import fallback) does not count
+        against it, but does not make it an App on its own either.
+        """
         if isinstance(expr, cst.Call):
             return self.qualify(expr.func, scopes) in _APP_CONSTRUCTORS
+        if isinstance(expr, cst.Attribute):
+            return self._is_project_app_attribute(expr, scopes)
         if not isinstance(expr, cst.Name):
             return False
         found, scopes = self.lookup(expr.value, scopes)
-        if not found:
-            return False
+        apps = 0
         for binding in found:
             if isinstance(binding, Assigned):
+                if binding.value is not None and _is_none(binding.value):
+                    continue  # `except ImportError: app = None`
                 if binding.value is None or not isinstance(binding.value, cst.Call):
                     return False
                 if self.qualify(binding.value.func, scopes) not in _APP_CONSTRUCTORS:
                     return False
             elif isinstance(binding, ImportedName):
-                if binding.module.split(".")[0] == "modal" or _NOT_MODAL.match(binding.module):
-                    return False
-                if not _APP_LIKE_NAME.search(binding.name):
+                if not _project_app(binding.module, binding.name):
                     return False
             else:
                 return False
-        return True
+            apps += 1
+        return apps > 0
+
+    def _is_project_app_attribute(self, expr: cst.Attribute, scopes: Sequence[Scope]) -> bool:
+        """`common.app` after `import common` (or `import pkg.common`): an App imported from the project."""
+        if not isinstance(expr.value, (cst.Name, cst.Attribute)):
+            return False
+        found = self.bindings(_root_name(expr.value), scopes)
+        if not found or not all(isinstance(b, ModuleRef) for b in found):
+            return False
+        module = self.qualify(expr.value, scopes)
+        return module is not None and _project_app(module, expr.attr.value)
 
     def decorated_by_app(self, node: cst.FunctionDef | cst.ClassDef, method: str, scopes: Sequence[Scope]) -> bool:
         """Whether `node` carries `@app.<method>(...)` (or the bare `@app.<method>`)."""
@@ -400,7 +427,22 @@ class Resolver:
             return [OtherValue("a set")]
         if isinstance(expr, cst.Call):
             return self._call(expr, scopes, depth)
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            return self._or(expr, scopes, depth)
         return [UNKNOWN]
+
+    def _or(self, expr: cst.BooleanOperation, scopes: Sequence[Scope], depth: int) -> list[Value]:
+        """`os.environ.get("GPU") or "T4"`: the left value when it is true, the right one when it is not."""
+        out: list[Value] = []
+        right: list[Value] | None = None
+        for value in self.evaluate(expr.left, scopes, depth):
+            truth = _truth(value)
+            if truth is not False:
+                out.append(value if truth else UNKNOWN)
+            if truth is not True:
+                right = self.evaluate(expr.right, scopes, depth) if right is None else right
+                out.extend(right)
+        return out
 
     def _name(self, expr: cst.Name, scopes: Sequence[Scope], depth: int) -> list[Value]:
         if expr.value in _KEYWORD_CONSTANTS:
@@ -490,6 +532,30 @@ class Resolver:
 
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _truth(value: Value) -> bool | None:
+    """Whether a value is true, false, or not known."""
+    if isinstance(value, (Unknown, OtherValue)):
+        return None
+    if isinstance(value, GpuObject):
+        return True
+    if isinstance(value, ListValue):
+        return bool(value.items)
+    return bool(value)
+
+
+def _root_name(expr: cst.BaseExpression) -> str:
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else ""
+
+
+def _project_app(module: str, name: str) -> bool:
+    """Whether `from MODULE import NAME` plausibly imports the project's own Modal App."""
+    if module.split(".")[0] == "modal" or _NOT_MODAL.match(module):
+        return False
+    return _APP_LIKE_NAME.search(name) is not None
 
 
 def _arith(op: cst.BaseBinaryOp, a: Value, b: Value) -> Value:

@@ -7,8 +7,18 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from .modal_api import APP_CALLS, IMAGE_CALLS, SANDBOX_CREATE, WITH_OPTIONS, ModalCall
-from .resolve import Assigned, Defined, Resolver, Scope, comprehension_scope, function_scope, module_scope
+from .resolve import (
+    Assigned,
+    Defined,
+    Resolver,
+    Scope,
+    class_scope,
+    comprehension_scope,
+    function_scope,
+    module_scope,
+)
 from .values import Value
+from .walk import visit  # libcst's own `node.visit` rebuilds every node it passes
 
 Target = cst.FunctionDef | cst.ClassDef
 
@@ -77,6 +87,12 @@ class _SiteFinder(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._note_decorators(node)
+
+    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
+        self.scopes.append(class_scope(node))
+
+    def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
+        self.scopes.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.scopes.append(function_scope(node))
@@ -189,7 +205,7 @@ class _SiteFinder(cst.CSTVisitor):
         if method in IMAGE_CALLS:
             if resolver.qualify(func, scopes) in (f"modal.Image.{method}", f"modal.image.Image.{method}"):
                 return IMAGE_CALLS[method]
-            return IMAGE_CALLS[method] if self._is_image(receiver, scopes, 0) else None
+            return IMAGE_CALLS[method] if self._is_image(receiver, scopes) else None
         return None
 
     def _is_modal_function_or_cls(self, expr: cst.BaseExpression, scopes: tuple[Scope, ...]) -> bool:
@@ -219,28 +235,39 @@ class _SiteFinder(cst.CSTVisitor):
             return self._is_modal_function_or_cls(binding.value, scopes)
         return False
 
-    def _is_image(self, expr: cst.BaseExpression, scopes: tuple[Scope, ...], depth: int) -> bool:
+    def _is_image(self, expr: cst.BaseExpression, scopes: tuple[Scope, ...]) -> bool:
+        """Whether `expr` is a `modal.Image` (a build chain, or a name every binding of which is one)."""
+        return self._image_state(expr, scopes, 0, frozenset()) is True
+
+    def _image_state(
+        self, expr: cst.BaseExpression, scopes: tuple[Scope, ...], depth: int, seen: frozenset[str]
+    ) -> bool | None:
+        """True/False, or None for a name already being followed (`image = image.pip_install(...)`)."""
         if depth > 64:
             return False
         if isinstance(expr, cst.Call):
-            return self._is_image(expr.func, scopes, depth + 1)
+            return self._image_state(expr.func, scopes, depth + 1, seen)
         if isinstance(expr, cst.Attribute):
-            if self.resolver.qualify(expr, scopes) in ("modal.Image", "modal.image.Image"):
+            if self.resolver.qualify(expr, scopes) in _IMAGE_CLASS:
                 return True
-            return self._is_image(expr.value, scopes, depth + 1)
-        if isinstance(expr, cst.Name):
-            if self.resolver.qualify(expr, scopes) in ("modal.Image", "modal.image.Image"):
-                return True
-            found, scopes = self.resolver.lookup(expr.value, scopes)
-            binding = found[0] if len(found) == 1 else None
-            return (
-                isinstance(binding, Assigned)
-                and binding.value is not None
-                and self._is_image(binding.value, scopes, depth + 1)
-            )
-        return False
+            return self._image_state(expr.value, scopes, depth + 1, seen)
+        if not isinstance(expr, cst.Name):
+            return False
+        if self.resolver.qualify(expr, scopes) in _IMAGE_CLASS:
+            return True
+        if expr.value in seen:
+            return None
+        found, where = self.resolver.lookup(expr.value, scopes)
+        values = [b.value for b in found if isinstance(b, Assigned) and b.value is not None]
+        if not found or len(values) != len(found):
+            return False
+        states = [self._image_state(value, where, depth + 1, seen | {expr.value}) for value in values]
+        if any(state is False for state in states):
+            return False
+        return True if any(states) else None
 
 
+_IMAGE_CLASS = ("modal.Image", "modal.image.Image")
 _SANDBOX_CREATE = {"modal.Sandbox.create", "modal.Sandbox.create.aio"}
 _REMOTE_LOOKUPS = {
     "modal.Cls.from_name",
@@ -253,5 +280,5 @@ _REMOTE_LOOKUPS = {
 def find_sites(module: cst.Module) -> ModuleFacts:
     """Parse-tree in, Modal call sites and removed-API events out."""
     facts = ModuleFacts(module, Resolver(module_scope(module)))
-    module.visit(_SiteFinder(facts))
+    visit(module, _SiteFinder(facts))
     return facts

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
+import re
 import tokenize
 from dataclasses import dataclass
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Physical lines as Python counts them: only `\\n`, `\\r\\n` and `\\r` end a line
+    (`str.splitlines` also splits at form feeds and other separators, shifting rows)."""
+    lines = _LINE_END.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 class SourceError(Exception):
@@ -37,7 +51,7 @@ def decode(data: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"cannot decode: {error.msg}", getattr(error, "lineno", 0) or 0) from None
+        raise SourceError(f"cannot decode: {error.msg}", _cookie_row(data), 1) from None
     bom = data.startswith(codecs.BOM_UTF8)
     if encoding == "utf-8-sig":
         encoding = "utf-8"
@@ -45,9 +59,46 @@ def decode(data: bytes) -> Source:
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as error:
-        row = body.count(b"\n", 0, error.start) + 1
-        column = error.start - (body.rfind(b"\n", 0, error.start) + 1) + 1
+        # The position in characters, as an editor shows it.
+        row, column = row_col(body[: error.start].decode(encoding, errors="replace"))
         raise SourceError(f"cannot decode as {encoding}: {error.reason} (byte {body[error.start]:#04x})", row, column) from None
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r} in the coding cookie", 1) from None
     return Source(text, encoding, bom)
+
+
+def row_col(text: str, index: int | None = None) -> tuple[int, int]:
+    """1-based row and column (in characters) of `text[index]` (default: the end of `text`)."""
+    prefix = text if index is None else text[:index]
+    row, start = 1, 0
+    for match in _LINE_END.finditer(prefix):
+        row, start = row + 1, match.end()
+    return row, len(prefix) - start + 1
+
+
+def _cookie_row(data: bytes) -> int:
+    """The line of the coding cookie (1 or 2), or 1."""
+    lines = data.splitlines()[:2]
+    for row, line in enumerate(lines, start=1):
+        if b"coding" in line and line.lstrip().startswith(b"#"):
+            return row
+    return 1
+
+
+def nul_position(text: str) -> tuple[int, int] | None:
+    """Where the first NUL character is (Python refuses source that contains one), or None."""
+    index = text.find("\x00")
+    return None if index < 0 else row_col(text, index)
+
+
+def python_syntax_error(text: str, path: str) -> tuple[str, int, int] | None:
+    """Python's own message, row and column for a syntax error in `text`, or None if Python parses it.
+
+    Used only after libcst has failed, for a message users know ("'(' was never closed")."""
+    try:
+        compile(text, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        return error.msg, error.lineno or 0, error.offset or 0
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    return None

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import hypothesis_profiles
+from modal_gpu_lint.nesting import ensure_recursion_limit
+
+HYPOTHESIS_PROFILE = hypothesis_profiles.load()  # dev, ci (CI=true) or long: see tests/hypothesis_profiles.py
+ensure_recursion_limit()  # as the engine does on first parse; set up front so Hypothesis does not warn
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<items>MGL\d{3}(?::\d+)?(?:\s*,\s*MGL\d{3}(?::\d+)?)*)")
@@ -49,3 +55,7 @@ def json_findings(result: subprocess.CompletedProcess[str]) -> list[dict]:  # ty
 @pytest.fixture
 def cli():  # type: ignore[no-untyped-def]
     return run_cli
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {HYPOTHESIS_PROFILE}"

@@ -9,9 +9,11 @@ import libcst as cst
 from ..findings import AddImport, Finding, Fix, InsertDecorator, Remove, Replace
 from ..modal_api import RENAMED_AUTOSCALER
 from ..resolve import ModuleRef
+from ..values import Unknown
 from ..sites import Event, Site
 from .base import Rule
 from .context import Context
+from .fixes import is_free, name_uses, rename_changes
 
 RULES = (
     Rule(
@@ -80,11 +82,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                 yield from _concurrent_inputs(ctx, site)
             if ctx.wants("MGL205") and site.api.kind in ("app.function", "app.cls"):
                 yield from _max_inputs(ctx, site)
+    imports = _import_renames(ctx) if ctx.wants("MGL203", "MGL204") else {}
     for event in ctx.facts.events:
         if event.kind in ("stub-call", "stub-import") and ctx.wants("MGL203"):
-            yield _stub(event)
+            yield _stub(event, imports)
         elif event.kind in ("web-endpoint", "web-endpoint-import") and ctx.wants("MGL204"):
-            yield _web_endpoint(event)
+            yield _web_endpoint(event, imports)
 
 
 def _renamed(site: Site) -> Iterator[Finding]:
@@ -96,6 +99,8 @@ def _renamed(site: Site) -> Iterator[Finding]:
         if new in site.api.parameters and site.arg(new) is None:
             fix = Fix("safe", f"Rename to {new}", (Replace(arg.keyword, cst.Name(new)),))
             message = f"{old}= was renamed {new}= (it raises since client 1.4.0)"
+        elif site.arg(new) is not None:
+            message = f"{old}= was removed (it raises since client 1.4.0) and {new}= is already given: delete {old}="
         else:
             message = f"{old}= was removed (it raises since client 1.4.0); {site.api.kind} takes no {new}= either"
         yield Finding("MGL201", message, arg, arg, fix)
@@ -118,32 +123,58 @@ def _concurrent_fix(ctx: Context, site: Site, arg: cst.Arg) -> Fix | None:
         for d in site.target.decorators
     ):
         return None  # already there: removing the keyword alone would need a judgement
+    if not _is_count(ctx, site, arg.value):
+        return None
     modal_name = _modal_alias(ctx, site)
     changes: list[Remove | InsertDecorator | AddImport] = [Remove(arg)]
     if modal_name is None:
+        if resolver.lookup("modal", site.scopes)[0]:
+            return None  # `modal` names something else here: adding `import modal` would shadow it
         modal_name = "modal"
         changes.append(AddImport("modal"))
+    # a comment on the keyword's line travels with it to the decorator
+    comment = None
+    if isinstance(arg.comma, cst.Comma) and isinstance(arg.comma.whitespace_after, cst.ParenthesizedWhitespace):
+        comment = arg.comma.whitespace_after.first_line.comment
+    elif isinstance(arg.whitespace_after_arg, cst.ParenthesizedWhitespace):
+        comment = arg.whitespace_after_arg.first_line.comment
+    trailing = cst.TrailingWhitespace(cst.SimpleWhitespace("  " if comment else ""), comment)
     decorator = cst.Decorator(
         decorator=cst.Call(
             func=cst.Attribute(cst.Name(modal_name), cst.Name("concurrent")),
             args=[
                 cst.Arg(
                     keyword=cst.Name("max_inputs"),
-                    value=arg.value,
+                    value=arg.value.with_changes(lpar=[], rpar=[]) if _bare_parens(arg.value) else arg.value,
                     equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
                 )
             ],
         ),
         leading_lines=(),
+        trailing_whitespace=trailing,
     )
     changes.append(InsertDecorator(site.target, site.decorator, decorator))
     return Fix("safe", "Use @modal.concurrent(max_inputs=N)", tuple(changes))
 
 
+def _bare_parens(expr: cst.BaseExpression) -> bool:
+    return bool(expr.lpar) and all(isinstance(p.whitespace_after, cst.SimpleWhitespace) for p in expr.lpar)
+
+
+def _is_count(ctx: Context, site: Site, expr: cst.BaseExpression) -> bool:
+    """Whether the value is an integer (or cannot be known): `True` or a string has no safe rewrite."""
+    if "\n" in cst.Module([]).code_for_node(expr):
+        return False  # a value spread over lines would break the one-line decorator
+    return all(
+        isinstance(v, Unknown) or (isinstance(v, int) and not isinstance(v, bool)) for v in ctx.values(site, expr)
+    )
+
+
 def _modal_alias(ctx: Context, site: Site) -> str | None:
-    """A name bound to the modal module at module level, if any."""
-    for name, bindings in ctx.facts.resolver.module_scope.bindings.items():
-        if all(b == ModuleRef("modal") for b in bindings):
+    """A name bound to the modal module at module level and visible at the decorator, if any."""
+    resolver = ctx.facts.resolver
+    for name, bindings in resolver.module_scope.bindings.items():
+        if all(b == ModuleRef("modal") for b in bindings) and resolver.qualify(cst.Name(name), site.scopes) == "modal":
             return name
     return None
 
@@ -162,31 +193,104 @@ def _max_inputs(ctx: Context, site: Site) -> Iterator[Finding]:
     )
 
 
-def _stub(event: Event) -> Finding:
+# What the replacements accept (modal 1.6.4: `inspect.signature(modal.App.__init__)` and
+# `modal.fastapi_endpoint`): a rename is only safe when the old call passes nothing else.
+_APP_PARAMETERS = frozenset({"name", "tags", "image", "secrets", "volumes", "include_source"})
+_FASTAPI_ENDPOINT_PARAMETERS = frozenset({"method", "label", "custom_domains", "docs", "requires_proxy_auth"})
+_RENAMES = {"stub-import": ("Stub", "App"), "web-endpoint-import": ("web_endpoint", "fastapi_endpoint")}
+
+
+def _accepts(call: cst.Call, parameters: frozenset[str], positional: int) -> bool:
+    """Whether `call`'s arguments all fit a signature with these keywords and positional slots."""
+    count = 0
+    for arg in call.args:
+        if arg.star:
+            return False
+        if arg.keyword is None:
+            count += 1
+        elif arg.keyword.value not in parameters:
+            return False
+    return count <= positional
+
+
+def _call_accepted(call: cst.Call, kind: str) -> bool:
+    if kind.startswith("stub"):
+        return _accepts(call, _APP_PARAMETERS, 1)
+    return _accepts(call, _FASTAPI_ENDPOINT_PARAMETERS, 0)
+
+
+def _import_renames(ctx: Context) -> dict[str, Fix | None]:
+    """The fix of each `from modal import Stub` / `web_endpoint` (by local name), shared with the
+    findings on the calls that use that name, so one fix serves all of them.
+
+    `from modal import Stub` becomes `from modal import App` and every use of `Stub` becomes `App`
+    when that is unambiguous (one module-level binding, no local rebinding, `App` unused);
+    otherwise `from modal import App as Stub`, which keeps every use working.
+    """
+    out: dict[str, Fix | None] = {}
+    module = ctx.facts.module
+    for event in ctx.facts.events:
+        if event.kind not in _RENAMES or not isinstance(event.node, cst.ImportAlias):
+            continue
+        old, new = _RENAMES[event.kind]
+        alias = event.node
+        local = alias.asname.name if alias.asname else alias.name
+        if not isinstance(local, cst.Name):
+            continue
+        calls = [
+            e.node
+            for e in ctx.facts.events
+            if e.kind in ("stub-call", "web-endpoint")
+            and isinstance(e.node, cst.Call)
+            and isinstance(e.node.func, cst.Name)
+            and e.node.func.value == local.value
+        ]
+        if any(not _call_accepted(call, event.kind) for call in calls):
+            out[local.value] = None
+            continue
+        renamed = alias.with_changes(name=cst.Name(new))
+        uses = name_uses(module, local.value)
+        bindings = ctx.facts.resolver.module_scope.bindings.get(local.value, [])
+        if alias.asname is not None:
+            fix = Fix("safe", f"Import {new}", (Replace(alias, renamed),))
+        elif not event.scopes and len(bindings) == 1 and not uses.other and uses.imports == 1 and is_free(module, new):
+            fix = Fix("safe", f"Import {new} and use it for {old}", (Replace(alias, renamed), *rename_changes(uses, new)))
+        else:
+            fix = Fix("safe", f"Import {new} as {old}", (Replace(alias, renamed.with_changes(asname=cst.AsName(cst.Name(old)))),))
+        out[local.value] = fix
+    return out
+
+
+def _stub(event: Event, imports: dict[str, Fix | None]) -> Finding:
     message = "modal.Stub was renamed modal.App and removed in client 1.0.0"
     node = event.node
     if isinstance(node, cst.ImportAlias):
-        name = node.name
-        assert isinstance(name, cst.Name)
-        # `from modal import Stub` -> `from modal import App as Stub` keeps every use working.
-        new = node.with_changes(name=cst.Name("App"), asname=node.asname or cst.AsName(cst.Name("Stub")))
-        return Finding("MGL203", message, node, node, Fix("safe", "Import App", (Replace(node, new),)))
+        local = node.asname.name if node.asname else node.name
+        fix = imports.get(local.value) if isinstance(local, cst.Name) else None
+        return Finding("MGL203", message, node, node, fix)
     assert isinstance(node, cst.Call)
     func = node.func
     fix = None
-    if isinstance(func, cst.Attribute):
+    if isinstance(func, cst.Name):
+        fix = imports.get(func.value)
+    elif isinstance(func, cst.Attribute) and _call_accepted(node, event.kind):
         fix = Fix("safe", "Write App", (Replace(func.attr, cst.Name("App")),))
     return Finding("MGL203", message, node, node, fix)
 
 
-def _web_endpoint(event: Event) -> Finding:
+def _web_endpoint(event: Event, imports: dict[str, Fix | None]) -> Finding:
     message = "modal.web_endpoint was renamed modal.fastapi_endpoint and removed in client 1.4.0"
     node = event.node
     if isinstance(node, cst.ImportAlias):
-        new = node.with_changes(name=cst.Name("fastapi_endpoint"), asname=node.asname or cst.AsName(cst.Name("web_endpoint")))
-        return Finding("MGL204", message, node, node, Fix("safe", "Import fastapi_endpoint", (Replace(node, new),)))
+        local = node.asname.name if node.asname else node.name
+        fix = imports.get(local.value) if isinstance(local, cst.Name) else None
+        return Finding("MGL204", message, node, node, fix)
     func = node.func if isinstance(node, cst.Call) else node
+    if isinstance(node, cst.Call) and not _call_accepted(node, event.kind):
+        return Finding("MGL204", message, node, node)
     fix = None
-    if isinstance(func, cst.Attribute):
+    if isinstance(func, cst.Name):
+        fix = imports.get(func.value)
+    elif isinstance(func, cst.Attribute):
         fix = Fix("safe", "Write fastapi_endpoint", (Replace(func.attr, cst.Name("fastapi_endpoint")),))
     return Finding("MGL204", message, node, node, fix)

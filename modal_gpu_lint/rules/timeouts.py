@@ -9,7 +9,7 @@ import libcst as cst
 from ..findings import Finding, Fix, Replace
 from ..modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
 from ..sites import Site
-from ..values import ListValue, Unknown
+from ..values import ListValue, Value
 from .base import Rule
 from .context import Context
 
@@ -62,9 +62,14 @@ def _requests_gpu(ctx: Context, site: Site) -> bool:
     if arg is None:
         return False
     values = ctx.values(site, arg.value)
-    return bool(values) and all(v is not None and not isinstance(v, (Unknown, bool)) for v in values) and any(
-        isinstance(v, (str, ListValue)) for v in values
-    )
+    return bool(values) and all(_is_request(v) for v in values)
+
+
+def _is_request(value: Value) -> bool:
+    """A GPU string or a non-empty list: `None`, `""`, `[]`, unknowns and non-GPU values are not."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return isinstance(value, ListValue) and bool(value.items)
 
 
 def _missing(ctx: Context, site: Site, call: cst.Call) -> Finding:
@@ -76,24 +81,58 @@ def _missing(ctx: Context, site: Site, call: cst.Call) -> Finding:
 
 
 def _add_timeout(call: cst.Call, seconds: int) -> Fix:
-    """`timeout=N` appended as the last argument, in the call's own layout."""
+    """`timeout=N` appended as the last argument, in the call's own layout (comments stay put)."""
     new = cst.Arg(
         keyword=cst.Name("timeout"),
         value=cst.Integer(str(seconds)),
         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
     )
+    return Fix("unsafe", f"Add timeout={seconds}", (Replace(call, call.with_changes(args=append_arg(call, new))),))
+
+
+def append_arg(call: cst.Call, new: cst.Arg) -> list[cst.Arg]:
+    """The call's arguments with `new` added last, laid out like the others.
+
+    One line stays one line (`f(a, b, new)`); with the closing parenthesis on its own line the
+    new argument gets its own line at the arguments' indentation, the trailing comma style is
+    kept, and a comment after the old last argument stays on that argument's line.
+    """
     args = list(call.args)
-    if args and isinstance(args[-1].comma, cst.Comma):
-        # A trailing comma: the new argument takes it over, the old last one takes the separator
-        # used between arguments (or the layout after the opening parenthesis).
-        before = args[-2].comma if len(args) > 1 else None
-        separator = before if isinstance(before, cst.Comma) else cst.Comma(whitespace_after=call.whitespace_before_args)
-        new = new.with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=separator)
-    elif args:
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    args.append(new)
-    return Fix("unsafe", f"Add timeout={seconds}", (Replace(call, call.with_changes(args=args)),))
+    if not args:
+        return [new]
+    last = args[-1]
+    trailing = isinstance(last.comma, cst.Comma)
+    closing = last.comma.whitespace_after if isinstance(last.comma, cst.Comma) else last.whitespace_after_arg
+    if not isinstance(closing, cst.ParenthesizedWhitespace):  # `)` on the last argument's line
+        if isinstance(last.comma, cst.Comma):
+            new = new.with_changes(comma=last.comma)
+            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        else:
+            new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+            args[-1] = last.with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")
+            )
+        return [*args, new]
+    between = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else None
+    if not isinstance(between, cst.ParenthesizedWhitespace):
+        between = call.whitespace_before_args if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace) else None
+    if isinstance(between, cst.ParenthesizedWhitespace):
+        indent, last_line = between.indent, between.last_line
+    else:
+        indent, last_line = closing.indent, cst.SimpleWhitespace(closing.last_line.value + "    ")
+    # the old last argument's line keeps its comment; the new argument goes on the next line
+    line_break = closing.with_changes(indent=indent, last_line=last_line)
+    close = cst.ParenthesizedWhitespace(indent=closing.indent, last_line=closing.last_line)
+    comma = last.comma if isinstance(last.comma, cst.Comma) else cst.Comma()
+    if trailing:
+        args[-1] = last.with_changes(comma=comma.with_changes(whitespace_after=line_break))
+        new = new.with_changes(comma=cst.Comma(whitespace_after=close))
+    else:
+        args[-1] = last.with_changes(
+            comma=comma.with_changes(whitespace_after=line_break), whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        new = new.with_changes(whitespace_after_arg=close)
+    return [*args, new]
 
 
 def _ranges(ctx: Context, site: Site) -> Iterator[Finding]:
@@ -106,7 +145,8 @@ def _ranges(ctx: Context, site: Site) -> Iterator[Finding]:
         if arg is None:
             continue
         for value in dict.fromkeys(ctx.values(site, arg.value)):
-            if value is None and name == "timeout":
+            if value is None and name == "timeout" and site.api.kind in _TIMED:
+                # `with_options(timeout=None)` keeps the class's timeout; a Sandbox takes None when persistent
                 yield Finding("MGL102", "timeout=None raises InvalidError in Modal's client: give seconds (1 to 86400)", arg, arg)
             elif isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
                 yield Finding("MGL102", f"{name}={value:g} is outside {low} to {high} seconds: Modal rejects it", arg, arg)

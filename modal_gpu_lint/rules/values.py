@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
-from ..findings import Finding, Fix, Remove, Replace
+from ..catalog import Catalog
+from ..findings import Applicability, Finding, Fix, Remove, Replace
 from ..gpu_checks import Verdict, check_gpu_value
 from ..sites import Event, Site
 from ..values import GpuObject, ListValue
+from ..resolve import Assigned
 from .base import Rule
 from .context import Context
+from .fixes import name_uses
 
 RULES = (
     Rule(
@@ -124,7 +128,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     if ctx.wants("MGL008"):
         for event in ctx.facts.events:
             if event.kind in ("gpu-object", "gpu-import"):
-                yield _removed_gpu(event)
+                yield _removed_gpu(ctx, event)
 
 
 def _check_site(ctx: Context, site: Site, arg: cst.Arg) -> Iterator[Finding]:
@@ -136,7 +140,7 @@ def _check_site(ctx: Context, site: Site, arg: cst.Arg) -> Iterator[Finding]:
             if key in seen:
                 continue
             seen.add(key)
-            yield Finding(verdict.code, verdict.message, arg, arg, _fix(verdict, arg, value))
+            yield Finding(verdict.code, verdict.message, arg, arg, _fix(ctx, site, verdict, arg, value))
 
 
 def _call_name(site: Site) -> str:
@@ -146,9 +150,12 @@ def _call_name(site: Site) -> str:
     }.get(site.api.kind, f"Image.{site.api.method}" if site.api.kind.startswith("image.") else site.api.kind)
 
 
-def _fix(verdict: Verdict, arg: cst.Arg, value: object) -> Fix | None:
-    """A fix when the offending string is written inline in the call."""
-    applicability = {"MGL001": "unsafe", "MGL004": "unsafe", "MGL009": "safe", "MGL007": "safe"}.get(verdict.code)
+_FIXABLE: dict[str, Applicability] = {"MGL001": "unsafe", "MGL004": "unsafe", "MGL009": "safe", "MGL007": "safe"}
+
+
+def _fix(ctx: Context, site: Site, verdict: Verdict, arg: cst.Arg, value: object) -> Fix | None:
+    """A fix when the offending string is written in the call, or in a module constant it names."""
+    applicability = _FIXABLE.get(verdict.code)
     if applicability is None:
         return None
     target: cst.BaseExpression = arg.value
@@ -159,10 +166,36 @@ def _fix(verdict: Verdict, arg: cst.Arg, value: object) -> Fix | None:
         if verdict.code == "MGL007":
             return Fix("safe", "Remove the repeated entry", (Remove(element),))
         target = element.value
-    if verdict.replacement is None or not isinstance(target, cst.SimpleString):
+    if verdict.replacement is None:
         return None
-    new = cst.SimpleString(_quote(verdict.replacement, target))
-    return Fix(applicability, f"Write {verdict.replacement!r}", (Replace(target, new),))  # type: ignore[arg-type]
+    string = target if isinstance(target, cst.SimpleString) else _constant_string(ctx, site, target, applicability)
+    if string is None:
+        return None
+    new = string.with_changes(value=_quote(verdict.replacement, string))
+    return Fix(applicability, f"Write {verdict.replacement!r}", (Replace(string, new),))
+
+
+def _constant_string(
+    ctx: Context, site: Site, expr: cst.BaseExpression, applicability: Applicability
+) -> cst.SimpleString | None:
+    """The string literal a module constant named by `expr` is bound to, if a fix may edit it.
+
+    An unsafe fix (the user asked for it) edits the constant wherever it is used; a safe fix only
+    when this `gpu=` is the constant's one and only use, so no other code sees a new value.
+    """
+    if not isinstance(expr, cst.Name):
+        return None
+    found, where = ctx.facts.resolver.lookup(expr.value, site.scopes)
+    if where or len(found) != 1 or not isinstance(found[0], Assigned):
+        return None
+    value = found[0].value
+    if not isinstance(value, cst.SimpleString):
+        return None
+    if applicability == "safe":
+        uses = name_uses(ctx.facts.module, expr.value)
+        if uses.module_refs != [expr] or uses.other != 1 or uses.imports:
+            return None  # `other` is the constant's own assignment
+    return value
 
 
 def _quote(text: str, like: cst.SimpleString) -> str:
@@ -173,18 +206,62 @@ def _quote(text: str, like: cst.SimpleString) -> str:
     return f"{prefix}{quote}{text}{quote}"
 
 
-def _removed_gpu(event: Event) -> Finding:
+def _removed_gpu(ctx: Context, event: Event) -> Finding:
     if event.kind == "gpu-import":
-        return Finding("MGL008", "`from modal import gpu`: the module modal.gpu was removed in client 1.4.0; write GPU strings", event.node)
+        alias = event.node
+        assert isinstance(alias, cst.ImportAlias)
+        return Finding(
+            "MGL008",
+            "`from modal import gpu`: the module modal.gpu was removed in client 1.4.0; write GPU strings",
+            alias,
+            fix=_remove_gpu_import(ctx, event, alias),
+        )
     call = event.node
     assert isinstance(call, cst.Call)
-    spelled = gpu_object_string(call)
+    spelled = gpu_object_string(call, ctx.catalog)
     hint = f": write gpu={spelled}" if spelled else ": write a GPU string such as gpu=\"A100-80GB:2\""
-    return Finding("MGL008", f"modal.gpu objects were removed in client 1.4.0{hint}", call, call)
+    fix = None
+    if spelled is not None and not _used_as_object(ctx, call):
+        new = cst.parse_expression(spelled).with_changes(lpar=call.lpar, rpar=call.rpar)
+        fix = Fix("safe", f"Write {spelled}", (Replace(call, new),))
+    return Finding("MGL008", f"modal.gpu objects were removed in client 1.4.0{hint}", call, call, fix)
 
 
-def gpu_object_string(call: cst.Call) -> str | None:
-    """The source text of the GPU string equivalent to `modal.gpu.X(size=..., count=...)`."""
+def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fix | None:
+    """Remove `from modal import gpu` once nothing uses the name (the object calls go first)."""
+    bound = alias.asname.name if alias.asname else alias.name
+    if event.scopes or not isinstance(bound, cst.Name):
+        return None
+    uses = name_uses(ctx.facts.module, bound.value)
+    if uses.module_refs or uses.imports != 1:
+        return None  # (parameters and locals named `gpu` elsewhere do not need the import)
+    return Fix("safe", "Remove the import", (Remove(alias),))
+
+
+def _used_as_object(ctx: Context, call: cst.Call) -> bool:
+    """Whether the object is bound to a name that the code reads attributes of (`cfg.count`)."""
+    for statement in ctx.facts.module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is call:
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                for target in targets:
+                    if isinstance(target, cst.Name) and name_uses(ctx.facts.module, target.value).attribute_bases:
+                        return True
+    return False
+
+
+# Keyword arguments of the removed classes, e.g. `modal.gpu.A100(size="80GB", count=2)`.
+_COUNT_TEXT = re.compile(r"[A-Za-z0-9_.+\-*/%() ]+")
+
+
+def gpu_object_string(call: cst.Call, catalog: Catalog | None = None) -> str | None:
+    """The source text of the GPU string equivalent to `modal.gpu.X(size=..., count=...)`.
+
+    `"A100-80GB:2"` for constant counts, `f"H100:{N_GPU}"` when the count is an expression; None
+    when the call has arguments the old API did not take or the type is not in `catalog`.
+    """
     func = call.func
     if not isinstance(func, cst.Attribute):
         return None
@@ -198,19 +275,30 @@ def gpu_object_string(call: cst.Call) -> str | None:
             size = evaluated if isinstance(evaluated, str) else None
             if size is None:
                 return None
-        elif keyword == "count":
+        elif keyword == "count" and count is None:
             count = arg.value
-        elif keyword == "memory" and isinstance(arg.value, cst.Integer):  # A100(memory=80) in old clients
+        # Older clients took `memory=80` (GB) before `size="80GB"`; public code still has
+        # `gpu.A100(memory=80, count=2)` (albertoecf/llm_inferece, modal/vllm_mixtral.py).
+        elif keyword == "memory" and isinstance(arg.value, cst.Integer):
             size = f"{arg.value.value}GB"
         else:
             return None
     if size:
-        name = f"{name}-{size.upper()}"
+        name = f"{name}-{size.strip().upper()}"
+    if catalog is not None:
+        gpu = catalog.lookup(name)
+        if gpu is None:
+            return None
+        if gpu.canonical.upper() == name:
+            name = gpu.canonical  # the catalog's spelling ("any"), not an alias's
+    if not re.fullmatch(r"[A-Za-z0-9!+-]+", name):
+        return None
     if count is None:
-        return repr(name).replace("'", '"')
+        return f'"{name}"'
     if isinstance(count, cst.Integer):
-        n = int(count.value)
+        n = count.evaluated_value
         return f'"{name}:{n}"' if n != 1 else f'"{name}"'
-    if isinstance(count, (cst.Name, cst.Attribute)):
-        return f'f"{name}:{{{cst.Module([]).code_for_node(count)}}}"'
+    text = cst.Module([]).code_for_node(count)
+    if isinstance(count, (cst.Name, cst.Attribute, cst.BinaryOperation)) and _COUNT_TEXT.fullmatch(text):
+        return f'f"{name}:{{{text}}}"'
     return None
