@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -105,7 +106,7 @@ def _row_fields(where: str, row: Mapping[str, Any], *, partial: bool) -> dict[st
 
 def _check_value(where: str, attr: str, value: Any) -> Any:
     if attr in ("memory_gb", "price"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise CatalogError(f"{where}: expected a positive number, got {value!r}")
         return float(value)
     if attr == "max_count":
