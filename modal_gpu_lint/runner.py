@@ -239,11 +239,9 @@ def _parse(
     chunksize = max(1, len(pending) // (pool.jobs * 8))
     from functools import partial
 
-    answers = list(pool.executor.map(partial(_run_task, task), [pending[i].path for i in order], chunksize=chunksize))
-    out: list[tuple[str | None, int, R] | None] = [None] * len(pending)
-    for position, answer in zip(order, answers):
-        out[position] = answer
-    return [a for a in out if a is not None]
+    answers = pool.executor.map(partial(_run_task, task), [pending[i].path for i in order], chunksize=chunksize)
+    by_position = dict(zip(order, answers))
+    return [by_position[i] for i in range(len(pending))]
 
 
 # ---- the two entry points -----------------------------------------------------------------------
