@@ -19,6 +19,7 @@ import libcst as cst
 from . import __version__
 from .config import ConfigError, Settings, load_settings
 from .engine import analyze, may_have_findings, to_diagnostics
+from .nesting import ensure_recursion_limit, nesting_problem
 from .rules import RULES
 
 Violation = tuple[int, int, str, type[Any]]
@@ -61,6 +62,9 @@ class Plugin:
         text = "".join(self.lines)
         if not may_have_findings(text.encode("utf-8", "surrogatepass")):
             return
+        ensure_recursion_limit()
+        if nesting_problem(text, self.filename) is not None:
+            return  # libcst would crash the whole flake8 run or stall on it (see nesting.py)
         try:
             module = cst.parse_module(text)
         except Exception:  # flake8 reports syntax errors itself (E999)

@@ -74,7 +74,7 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _too_deep(tree: ast.AST, starts: list[int]) -> tuple[int, int] | None:
-    """(row, byte column) of a node deeper than MAX_DEPTH, or None.
+    """(row, byte column) of the node whose children lie deeper than MAX_DEPTH, or None.
 
     An explicit stack, no recursion. A node whose source span is short cannot hide a deep
     subtree (each level takes at least one character), so only long statements and
@@ -86,16 +86,17 @@ def _too_deep(tree: ast.AST, starts: list[int]) -> tuple[int, int] | None:
         node, depth, row, column = stack.pop()
         row = getattr(node, "lineno", row)
         column = getattr(node, "col_offset", column)
-        if depth > MAX_DEPTH:
-            return row, column
         end_row = getattr(node, "end_lineno", None)
         end_column = getattr(node, "end_col_offset", None)
-        if end_row is not None and end_column is not None and 0 < row <= end_row <= last:
+        decorated = bool(getattr(node, "decorator_list", None))  # its `lineno` is the `def` line, below them
+        if end_row is not None and end_column is not None and 0 < row <= end_row <= last and not decorated:
             span = starts[end_row - 1] + end_column - starts[row - 1]  # bytes >= characters: an upper bound
             if depth + 2 * span + 2 < MAX_DEPTH:
                 continue
         # libcst nests `a and b and c` as binary operations: one level per operand.
         step = len(node.values) - 1 if isinstance(node, ast.BoolOp) else 1
         for child in ast.iter_child_nodes(node):
+            if depth + step > MAX_DEPTH:  # report the node whose operands go too deep: where the chain is
+                return row, column
             stack.append((child, depth + step, row, column))
     return None

@@ -429,3 +429,19 @@ def test_config_option_pointing_at_something_odd(tmp_path: Path, kind: str) -> N
     assert result.returncode == 2 and result.stdout == ""
     (line,) = errors(result)
     assert line.startswith("modal-gpu-lint: error: ") and "conf.toml" in line, line
+
+
+# ---- the same input through the flake8 plugin ---------------------------------------------------
+def test_flake8_survives_deep_files(tmp_path: Path) -> None:
+    """flake8 parses these fine with Python's parser; the plugin must not crash flake8 with them."""
+    (tmp_path / "ands.py").write_bytes(deep_file("ands", 20000))  # libcst would segfault: skipped
+    (tmp_path / "elifs.py").write_bytes(deep_file("elifs", 900))  # deep but fine: linted
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "MGL", "ands.py", "elifs.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr
+    source = (tmp_path / "elifs.py").read_text()
+    row = source.count("\n", 0, source.index('@app.function(gpu="A10:8"')) + 1
+    assert result.stdout.splitlines() == [f"elifs.py:{row}:15: MGL003 'A10:8' asks for 8 x A10: a container can have 1 to 4"]
