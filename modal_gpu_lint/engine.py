@@ -89,8 +89,10 @@ def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
         raise FileErrorException(FileError(path, f"cannot parse: {message}", row, column))
     import libcst as cst
 
+    from .cst_parse import parse_module
+
     try:
-        module = cst.parse_module(source.text)
+        module = parse_module(source.text)
     except cst.ParserSyntaxError as error:
         raise FileErrorException(_syntax_error(path, source.text, error)) from None
     except (RecursionError, MemoryError):

@@ -15,6 +15,7 @@ from typing import TypeVar
 import libcst as cst
 
 from .config import Settings
+from .cst_parse import parse_module
 from .engine import FileError, FileErrorException, FileResult, analyze, may_have_findings, parse, to_diagnostics
 from .findings import AddImport, Change, Diagnostic, Edit, Finding, Fix, InsertDecorator, Remove, Replace
 from .positions import LineIndex
@@ -476,7 +477,7 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
             new_text = apply(module, accepted).code
             if new_text == text:
                 break
-            new_module = cst.parse_module(new_text)
+            new_module = parse_module(new_text)
         except Exception as error:  # a fix built an invalid tree or code: a bug; never write it
             culprits = ", ".join(sorted({f.code for f in analysis.findings if f.fix in accepted}))
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

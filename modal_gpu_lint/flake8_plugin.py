@@ -14,10 +14,9 @@ import ast
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import libcst as cst
-
 from . import __version__
 from .config import ConfigError, Settings, load_settings
+from .cst_parse import parse_module
 from .engine import analyze, may_have_findings, to_diagnostics
 from .nesting import ensure_recursion_limit, nesting_problem
 from .rules import RULES
@@ -66,7 +65,7 @@ class Plugin:
         if nesting_problem(text, self.filename) is not None:
             return  # libcst would crash the whole flake8 run or stall on it (see nesting.py)
         try:
-            module = cst.parse_module(text)
+            module = parse_module(text)
         except Exception:  # flake8 reports syntax errors itself (E999)
             return
         settings = self.settings if self.settings is not None else _default_settings()

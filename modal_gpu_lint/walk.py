@@ -18,6 +18,8 @@ from typing import Any
 
 import libcst as cst
 
+from .cst_parse import unvalidated
+
 Hook = Callable[[Any, Any], Any]
 # (visit_<Node>, leave_<Node>, ((field, visit_<Node>_<field>, leave_<Node>_<field>, hooks only if a node), ...))
 Plan = tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None, bool], ...]]
@@ -83,7 +85,8 @@ def field_order(node: cst.CSTNode) -> tuple[tuple[str, bool], ...]:
     order = _ORDER.get(kind)
     if order is None:
         recorder = _Recorder(node)
-        node._visit_and_replace_children(recorder)
+        with unvalidated():  # the copy it makes of a parsed node may trip libcst's validation (#1061)
+            node._visit_and_replace_children(recorder)
         seen = list(dict.fromkeys(recorder.fields))
         rest = [f.name for f in fields(node) if f.name not in seen]
         order = _ORDER[kind] = tuple((name, True) for name in seen) + tuple((name, False) for name in rest)

@@ -26,12 +26,25 @@ def fixed(source: str, *, unsafe: bool = False) -> str:
 
 
 # ---- the engine: libcst refusing what Python accepts ---------------------------------------------
-def test_valid_python_that_libcst_fails_on_is_one_error_line() -> None:
-    """libcst issue #1061: a validation error (TypeError) on valid code, not a syntax error."""
-    result = lint_bytes("x.py", b"import modal  # gpu\nx = () if 0 else(lambda:())\n", SETTINGS)
+def test_valid_python_that_libcst_validation_rejects_is_linted() -> None:
+    """libcst issue #1061: its node validation rejects `else(lambda: ())`; the parse skips it (cst_parse)."""
+    source = b'import modal\napp = modal.App()\nx = () if 0 else(lambda:())\n@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n'
+    result = lint_bytes("x.py", source, SETTINGS)
+    assert result.error is None
+    assert [(d.code, d.row, d.column) for d in result.diagnostics] == [("MGL003", 4, 15)]
+
+
+def test_a_parser_crash_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the native parser raises on hostile input becomes one line naming the file."""
+    import modal_gpu_lint.cst_parse as cst_parse
+
+    def explode(text: str) -> None:
+        raise TypeError("something odd\nand a second line")
+
+    monkeypatch.setattr(cst_parse, "parse_module", explode)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
     assert result.error is not None and not result.diagnostics
-    assert str(result.error).startswith("x.py: cannot parse: TypeError: ")
-    assert "\n" not in str(result.error)
+    assert str(result.error).startswith("x.py: cannot parse: TypeError: something odd")
 
 
 def test_valid_python_beyond_libcst_limits_gets_libcsts_message() -> None:
