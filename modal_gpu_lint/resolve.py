@@ -224,16 +224,27 @@ def module_scope(module: cst.Module) -> Scope:
     return scope
 
 
+# function_scope's results for the module being analysed, by node identity (each entry keeps its
+# node alive, so an id cannot be reused while it is here); emptied by `forget_scopes`.
+_FUNCTION_SCOPES: dict[int, tuple[cst.FunctionDef | cst.Lambda, Scope]] = {}
+
+
+def forget_scopes() -> None:
+    """Drop the remembered function scopes (a new module is being analysed)."""
+    _FUNCTION_SCOPES.clear()
+
+
 def function_scope(node: cst.FunctionDef | cst.Lambda) -> Scope:
-    """Bindings local to a function: its parameters and what its body binds."""
+    """Bindings local to a function: its parameters and what its body binds (computed once per
+    node: the call finder, the body reader and the fixes all ask; nothing changes a Scope later)."""
+    known = _FUNCTION_SCOPES.get(id(node))
+    if known is not None and known[0] is node:
+        return known[1]
     scope = Scope()
     for param in _params(node.params):
         scope.bind(param, OPAQUE)
-    binder = _Binder(scope)
-    if isinstance(node, cst.FunctionDef):
-        visit(node.body, binder)
-    else:
-        visit(node.body, binder)
+    visit(node.body, _Binder(scope))
+    _FUNCTION_SCOPES[id(node)] = (node, scope)
     return scope
 
 

@@ -14,6 +14,7 @@ from .resolve import (
     Scope,
     class_scope,
     comprehension_scope,
+    forget_scopes,
     function_scope,
     module_scope,
 )
@@ -279,6 +280,7 @@ _REMOTE_LOOKUPS = {
 
 def find_sites(module: cst.Module) -> ModuleFacts:
     """Parse-tree in, Modal call sites and removed-API events out."""
+    forget_scopes()  # the last module's; this one's are remembered until the next
     facts = ModuleFacts(module, Resolver(module_scope(module)))
     visit(module, _SiteFinder(facts))
     return facts
