@@ -201,17 +201,27 @@ def to_diagnostics(
     return out
 
 
+def parse_selected(path: str, data: bytes, settings: Settings) -> tuple[frozenset[str], Source, cst.Module] | None:
+    """The codes selected for `path` and the parsed file; None when no selected rule can fire on
+    it (nothing selected, or the prefilter rules it out). FileErrorException when it cannot be parsed."""
+    codes = settings.codes_for(path)
+    if not codes or not may_have_findings(data):
+        return None
+    source, module = parse(path, data)
+    return codes, source, module
+
+
 def lint_bytes(path: str, data: bytes, settings: Settings, *, edits: bool = False) -> FileResult:
     """Lint one file's bytes."""
     result = FileResult(path)
-    codes = settings.codes_for(path)
-    if not codes or not may_have_findings(data):
-        return result
     try:
-        source, module = parse(path, data)
+        parsed = parse_selected(path, data, settings)
     except FileErrorException as error:
         result.error = error.error
         return result
+    if parsed is None:
+        return result
+    codes, source, module = parsed
     try:
         analysis = analyze(module, source.text, settings, codes)
         result.suppressed = analysis.suppressed

@@ -16,7 +16,7 @@ import libcst as cst
 
 from .config import Settings
 from .cst_parse import parse_module
-from .engine import FileError, FileErrorException, FileResult, analyze, may_have_findings, parse, to_diagnostics
+from .engine import FileError, FileErrorException, FileResult, analyze, parse_selected, to_diagnostics
 from .findings import AddImport, Change, Diagnostic, Edit, Finding, Fix, InsertDecorator, Remove, Replace
 from .positions import LineIndex
 from .source import decode
@@ -456,14 +456,14 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
     exactly as to findings (`engine.analyze` drops a fix shared with a suppressed finding).
     """
     result = FixResult(path)
-    codes = settings.codes_for(path)
-    if not codes or not may_have_findings(data):
-        return result
     try:
-        source, module = parse(path, data)
+        parsed = parse_selected(path, data, settings)
     except FileErrorException as error:
         result.error = error.error
         return result
+    if parsed is None:
+        return result
+    codes, source, module = parsed
     text = original = source.text
     original_module = module
     analysis = original_analysis = analyze(module, text, settings, codes)

@@ -11,7 +11,7 @@ from ..catalog import Catalog
 from ..findings import Applicability, Finding, Fix, Remove, Replace
 from ..gpu_checks import Verdict, check_gpu_value
 from ..sites import Event, Site
-from ..values import GpuObject, ListValue
+from ..values import ListValue
 from ..resolve import Assigned
 from .base import Rule
 from .context import Context
