@@ -156,6 +156,10 @@ class _SiteFinder(cst.CSTVisitor):
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return
         module = cst.helpers.get_full_name_for_node(node.module)
+        if module == "modal.gpu":  # `from modal.gpu import H100`: every name of it is gone
+            for alias in node.names:
+                self.facts.events.append(Event("gpu-import", alias, node, tuple(self.scopes)))
+            return
         if module != "modal":
             return
         kinds = {"gpu": "gpu-import", "Stub": "stub-import", "web_endpoint": "web-endpoint-import"}
@@ -163,6 +167,11 @@ class _SiteFinder(cst.CSTVisitor):
             name = alias.name.value if isinstance(alias.name, cst.Name) else None
             if name in kinds:
                 self.facts.events.append(Event(kinds[name], alias, node, tuple(self.scopes)))
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            if cst.helpers.get_full_name_for_node(alias.name) == "modal.gpu":  # `import modal.gpu`
+                self.facts.events.append(Event("gpu-import", alias, node, tuple(self.scopes)))
 
     # ---- calls ----------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:

@@ -94,7 +94,8 @@ RULES = (
     ),
     Rule(
         "MGL008", "removed-gpu-object", True, "safe",
-        "The `modal.gpu.X(...)` objects and `from modal import gpu`.",
+        "The `modal.gpu.X(...)` objects and the imports of the module: `from modal import gpu`, "
+        "`from modal.gpu import X`, `import modal.gpu`.",
         "The module `modal.gpu` was deleted in client 1.4.0: the program fails at import.",
         'gpu=modal.gpu.A100(size="80GB", count=2)',
         'gpu="A100-80GB:2"',
@@ -210,15 +211,24 @@ def _removed_gpu(ctx: Context, event: Event) -> Finding:
     if event.kind == "gpu-import":
         alias = event.node
         assert isinstance(alias, cst.ImportAlias)
+        statement = event.parent
+        empty = cst.Module([])
+        if isinstance(statement, cst.ImportFrom) and statement.module is not None:
+            spelled_import = f"from {empty.code_for_node(statement.module)} import {empty.code_for_node(alias.name)}"
+        else:
+            spelled_import = f"import {empty.code_for_node(alias.name)}"
+        if alias.asname is not None:
+            spelled_import += f" as {empty.code_for_node(alias.asname.name)}"
         return Finding(
             "MGL008",
-            "`from modal import gpu`: the module modal.gpu was removed in client 1.4.0; write GPU strings",
+            f"`{spelled_import}`: the module modal.gpu was removed in client 1.4.0; write GPU strings",
             alias,
             fix=_remove_gpu_import(ctx, event, alias),
         )
     call = event.node
     assert isinstance(call, cst.Call)
-    spelled = gpu_object_string(call, ctx.catalog)
+    qualified = ctx.facts.resolver.qualify(call.func, event.scopes) or ""
+    spelled = gpu_object_string(call, ctx.catalog, qualified.rpartition(".")[2] or None)
     hint = f": write gpu={spelled}" if spelled else ": write a GPU string such as gpu=\"A100-80GB:2\""
     fix = None
     if spelled is not None and not _used_as_object(ctx, call):
@@ -228,14 +238,40 @@ def _removed_gpu(ctx: Context, event: Event) -> Finding:
 
 
 def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fix | None:
-    """Remove `from modal import gpu` once nothing uses the name (the object calls go first)."""
+    """Remove `from modal import gpu` (`from modal.gpu import X`, `import modal.gpu as g`) once
+    nothing uses the name it binds, and `import modal.gpu` once nothing mentions `modal.gpu`
+    (it becomes `import modal`, which it also did). The object calls are fixed first."""
+    if event.scopes:
+        return None
+    statement = event.parent
+    alone = isinstance(statement, cst.Import) and len(statement.names) == 1
+    if isinstance(statement, cst.Import) and alias.asname is None:
+        module = ctx.facts.module
+        if len(_MODAL_GPU_TEXT.findall(module.code)) != 1:
+            return None  # `modal.gpu` is still used (or mentioned: left to the user)
+        if not _imports_modal(module):
+            return Fix("safe", "Import modal instead", (Replace(alias, alias.with_changes(name=cst.Name("modal"))),))
+        return Fix("safe", "Remove the import", (Remove(alias),)) if alone else None
     bound = alias.asname.name if alias.asname else alias.name
-    if event.scopes or not isinstance(bound, cst.Name):
+    if not isinstance(bound, cst.Name) or (isinstance(statement, cst.Import) and not alone):
         return None
     uses = name_uses(ctx.facts.module, bound.value)
     if uses.module_refs or uses.imports != 1:
         return None  # (parameters and locals named `gpu` elsewhere do not need the import)
     return Fix("safe", "Remove the import", (Remove(alias),))
+
+
+_MODAL_GPU_TEXT = re.compile(r"\bmodal\s*\.\s*gpu\b")
+
+
+def _imports_modal(module: cst.Module) -> bool:
+    """Whether a module-level `import modal` (no `as`) binds `modal` already."""
+    return any(
+        isinstance(small, cst.Import) and any(a.asname is None and isinstance(a.name, cst.Name) and a.name.value == "modal" for a in small.names)
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+    )
 
 
 def _used_as_object(ctx: Context, call: cst.Call) -> bool:
@@ -256,16 +292,19 @@ def _used_as_object(ctx: Context, call: cst.Call) -> bool:
 _COUNT_TEXT = re.compile(r"[A-Za-z0-9_.+\-*/%() ]+")
 
 
-def gpu_object_string(call: cst.Call, catalog: Catalog | None = None) -> str | None:
+def gpu_object_string(call: cst.Call, catalog: Catalog | None = None, type_name: str | None = None) -> str | None:
     """The source text of the GPU string equivalent to `modal.gpu.X(size=..., count=...)`.
 
     `"A100-80GB:2"` for constant counts, `f"H100:{N_GPU}"` when the count is an expression; None
     when the call has arguments the old API did not take or the type is not in `catalog`.
+    `type_name`: X as the resolver read it (`H100(...)` after `from modal.gpu import H100`).
     """
     func = call.func
-    if not isinstance(func, cst.Attribute):
+    if type_name is None and isinstance(func, cst.Attribute):
+        type_name = func.attr.value
+    if not type_name:
         return None
-    name = func.attr.value.upper()
+    name = type_name.upper()
     size: str | None = None
     count: cst.BaseExpression | None = None
     for arg in call.args:
