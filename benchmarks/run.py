@@ -673,6 +673,14 @@ def parse_only(value: str | None) -> list[str]:
     return [k for k in TOOL_KEYS if k in keys]
 
 
+def folder_info(folder: Path) -> dict[str, Any]:
+    """Files and bytes of the .py files under a folder given with --modal-tree."""
+    if not folder.is_dir():
+        raise SystemExit(f"--modal-tree: {folder} is not a folder")
+    sizes = [p.stat().st_size for p in folder.rglob("*.py") if p.is_file()]
+    return {"files": len(sizes), "bytes": sum(sizes), "given": True}
+
+
 def ensure_corpus(corpus: Path, scale: float, seed: int, regenerate: bool) -> dict[str, Any]:
     manifest = make_corpus.load_manifest(corpus)
     want = {"generator_version": make_corpus.GENERATOR_VERSION, "seed": seed, "scale": scale}
@@ -706,6 +714,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "before PATH); may be repeated")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed (default 1800)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write all results to FILE as JSON")
+    ap.add_argument("--modal-tree", type=Path, metavar="DIR",
+                    help="time this folder as the Modal-heavy tree instead of the generated one "
+                         "(e.g. a checkout of github.com/modal-labs/modal-examples)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
@@ -717,6 +728,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     corpus = args.corpus.resolve()
     manifest = ensure_corpus(corpus, args.scale, args.seed, args.regenerate)
+    paths = {t: corpus / t for t in TREES}
+    if args.modal_tree is not None:
+        paths["modal"] = args.modal_tree.resolve()
+        manifest["trees"]["modal"] = folder_info(paths["modal"])
     dirs = search_dirs(args.peers_bin)
     tools, skipped = resolve_tools(keys, dirs)
 
@@ -724,6 +739,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     head = [f"modal-gpu-lint benchmark: {platform.platform()}, {cores} cores, Python {platform.python_version()}",
             f"corpus: {corpus} (seed {args.seed}, scale {args.scale:g}); runs per tool: {args.runs}"]
+    if args.modal_tree is not None:
+        head.append(f"Modal-heavy tree: {paths['modal']} (given with --modal-tree)")
     if load is not None:
         head.append(f"load average at start: {load:.2f}" + (
             f"  (busy machine: other processes compete for the {cores} cores; numbers will be noisy)"
@@ -741,6 +758,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cores": cores, "python": platform.python_version(),
                     "load_average_start": load, "rss_source": RSS_SOURCE},
         "corpus": {"path": str(corpus), "seed": args.seed, "scale": args.scale,
+                   "modal_tree": str(paths["modal"]),
                    "trees": {t: {k: v for k, v in manifest["trees"][t].items() if k != "mistakes"} for t in TREES}},
         "runs": args.runs,
         "tools": {t.key: {"path": t.path, "version": t.version, "argv": t.argv, "note": t.note} for t in tools},
@@ -750,7 +768,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     exit_code = 0
     for name in trees:
-        tree = corpus / name
+        tree = paths[name]
         info = manifest["trees"][name]
         results = bench_tree(name, tree, tools, args.runs, args.timeout) if tools else {}
         lines = [""] + table(name, info, tools, results, args.runs, tree)
