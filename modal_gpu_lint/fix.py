@@ -8,14 +8,14 @@ lint -> fix -> re-parse loop on one file's bytes and never returns bytes that do
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import libcst as cst
 
 from .config import Settings
-from .cst_parse import parse_module
+from .cst_parse import parse_module, unvalidated
 from .engine import FileError, FileErrorException, FileResult, analyze, parse_selected, to_diagnostics
 from .findings import AddImport, Change, Diagnostic, Edit, Finding, Fix, InsertDecorator, Remove, Replace
 from .positions import LineIndex
@@ -23,6 +23,7 @@ from .source import decode
 from .write import WriteError, write_atomic
 
 MAX_ROUNDS = 10
+T = TypeVar("T")
 
 
 # ---- which fixes can go together ------------------------------------------------------------
@@ -42,8 +43,19 @@ def _touched(change: Change) -> set[int]:
     if isinstance(change, InsertDecorator):
         return {id(change.target), id(change.after)}
     walker = _Subtree()
-    change.node.visit(walker)
+    _revalidating(lambda: change.node.visit(walker))
     return walker.ids
+
+
+def _revalidating(step: Callable[[], T]) -> T:
+    """`step()`, a libcst walk that copies nodes; again without validation if that fails: libcst's
+    validation rejects copies of some valid code (issue #1061, `else(lambda: ())`). Whatever the
+    fixes build is still re-parsed and compiled before it is written."""
+    try:
+        return step()
+    except Exception:
+        with unvalidated():
+            return step()
 
 
 def compatible(fixes: Iterable[Fix]) -> tuple[list[Fix], list[Fix]]:
@@ -384,7 +396,7 @@ def apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     changes = [change for fix in fixes for change in fix.changes]
     if not changes:
         return module
-    return module.visit(_Applier(changes))
+    return _revalidating(lambda: module.visit(_Applier(changes)))
 
 
 def fix_edits(module: cst.Module, text: str, fix: Fix, index: LineIndex) -> tuple[Edit, ...]:

@@ -34,6 +34,14 @@ def test_valid_python_that_libcst_validation_rejects_is_linted() -> None:
     assert [(d.code, d.row, d.column) for d in result.diagnostics] == [("MGL003", 4, 15)]
 
 
+def test_fixing_valid_python_that_libcst_validation_rejects() -> None:
+    """libcst #1061 again: the fixer's tree copies skip the validation that rejects this valid code."""
+    head = "import modal\napp = modal.App()\nx = () if 0 else(lambda:())\n"
+    source = head + '@app.function(gpu="A10G", keep_warm=1, timeout=60)\ndef f(): ...\n'
+    expected = head + '@app.function(gpu="A10G", min_containers=1, timeout=60)\ndef f(): ...\n'
+    assert fixed(source) == expected
+
+
 def test_a_parser_crash_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the native parser raises on hostile input becomes one line naming the file."""
     import modal_gpu_lint.cst_parse as cst_parse
