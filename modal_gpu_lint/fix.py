@@ -324,8 +324,7 @@ class _Applier(cst.CSTTransformer):
             return updated
         if not any(id(alias) in self.remove for alias in original.names):
             return updated
-        if not updated.names:
-            return cst.RemoveFromParent()
+        # (an import losing every name never gets here: on_visit removes the whole statement)
         lpar, rpar = updated.lpar, updated.rpar
         names, opening, closing = self._shrink(
             original.names, updated.names, lpar.whitespace_after if lpar else None, rpar.whitespace_before if rpar else None

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
+from modal_gpu_lint import cst_parse
 from modal_gpu_lint.config import load_settings
 from modal_gpu_lint.engine import lint_bytes, lint_file
-from modal_gpu_lint.fix import fix_bytes, fix_file
+from modal_gpu_lint.findings import Fix, Remove
+from modal_gpu_lint.fix import add_import, apply, fix_bytes, fix_file
 
 SETTINGS = load_settings(start=Path("/"))
 APP = 'import modal\napp = modal.App()\n'
@@ -63,6 +66,51 @@ def test_valid_python_beyond_libcst_limits_gets_libcsts_message() -> None:
     message = str(result.error)
     assert message.startswith("x.py:2:") and "cannot parse: " in message and len(message) < 200
     assert "parser error: error at" not in message  # libcst's own position prefix is dropped
+
+
+def test_a_parser_out_of_stack_or_memory_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should libcst's parser still run out of stack or memory (past the nesting guard): one error line."""
+
+    def exhaust(text: str) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(cst_parse, "parse_module", exhaust)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
+    assert not result.diagnostics
+    assert str(result.error) == "x.py: cannot parse: nested too deeply"
+
+
+def test_a_long_libcst_message_is_shortened_to_one_readable_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When only libcst refuses the file, its message is cut at 120 characters; the position stays."""
+    expected = "expected one of " + ", ".join(f"TOKEN{i}" for i in range(40))
+
+    def refuse(text: str) -> None:
+        raise cst.ParserSyntaxError(
+            f"parser error: error at 2:4: {expected}", lines=text.splitlines(), raw_line=2, raw_column=4
+        )
+
+    monkeypatch.setattr(cst_parse, "parse_module", refuse)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
+    assert result.error is not None and (result.error.row, result.error.column) == (2, 5)
+    assert result.error.message == f"cannot parse: {expected[:117]}..."
+
+
+def test_lint_file_reads_and_lints(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_text(APP + '@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n')
+    result = lint_file(str(path), SETTINGS)
+    assert result.error is None
+    assert [(d.code, d.row, d.column) for d in result.diagnostics] == [("MGL003", 3, 15)]
+
+
+def test_a_libcst_without_the_validation_hook_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `CSTNode.__post_init__` to switch off: the parse works and libcst keeps validating."""
+    monkeypatch.setattr(cst_parse, "_VALIDATE", None)
+    source = "import modal\nx = [1,  # one\n     2]\n"
+    for _ in range(2):
+        assert cst_parse.parse_module(source).deep_equals(cst.parse_module(source))
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not a name")
 
 
 def test_lint_file_on_something_unreadable(tmp_path: Path) -> None:
@@ -123,3 +171,77 @@ def test_fix_file_on_something_unreadable(tmp_path: Path) -> None:
 def test_nothing_fixable_gives_no_bytes(source: str) -> None:
     result = fix_bytes("x.py", source.encode(), SETTINGS, unsafe=True)
     assert result.new_bytes is None and result.error is None
+
+
+# ---- the fixer: removals the rules do not make yet, through `apply` -------------------------------
+def removed_entries(source: str, indexes: tuple[int, ...]) -> str:
+    """`source` (`x = <list, set or tuple>`) with the entries at `indexes` removed by `apply`."""
+    module = cst.parse_module(source)
+    statement = module.body[0]
+    assert isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Assign)
+    collection = statement.body[0].value
+    assert isinstance(collection, (cst.List, cst.Set, cst.Tuple))
+    changes = tuple(Remove(collection.elements[i]) for i in indexes)
+    return apply(module, [Fix("safe", "remove", changes)]).code
+
+
+@pytest.mark.parametrize(
+    ("source", "indexes", "expected"),
+    [
+        ("x = [  # c\n    1,\n    2,\n]\n", (0,), "x = [  # c\n    2,\n]\n"),
+        ("x = {  # c\n    1,\n    2,\n}\n", (0,), "x = {  # c\n    2,\n}\n"),
+        ("x = (  # c\n    1,\n    2,\n)\n", (0,), "x = (  # c\n    2,\n)\n"),
+        ("x = {1, 2}\n", (0,), "x = {2}\n"),
+        ("x = {1, 2}\n", (1,), "x = {1}\n"),
+        ("x = {\n    1,  # one\n    2  # two\n}\n", (1,), "x = {\n    1  # one\n}\n"),
+        ("x = (1, 2, 3)\n", (0,), "x = (2, 3)\n"),
+        ("x = (1, 2)\n", (0,), "x = (2,)\n"),  # still a tuple
+        ("x = (\n    1,  # one\n    2  # two\n)\n", (1,), "x = (\n    1,  # one\n)\n"),
+        ("x = 1, 2\n", (0,), "x = 2,\n"),
+    ],
+)
+def test_removing_the_first_or_last_entry_of_a_list_set_or_tuple(
+    source: str, indexes: tuple[int, ...], expected: str
+) -> None:
+    out = removed_entries(source, indexes)
+    assert out == expected
+    compile(out, "x.py", "exec")
+
+
+def test_removed_statements_hand_their_comment_to_the_next_one_that_stays() -> None:
+    module = cst.parse_module("import os\n# about x and y\nx = 1\ny = 2\nz = 3\n")
+    fix = Fix("safe", "remove", (Remove(module.body[1]), Remove(module.body[2])))
+    assert apply(module, [fix]).code == "import os\n# about x and y\nz = 3\n"
+
+
+def test_apply_without_changes_returns_the_module_itself() -> None:
+    module = cst.parse_module("import modal\n")
+    assert apply(module, []) is module
+    assert apply(module, [Fix("safe", "nothing", ())]) is module
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('"""Doc."""\nimport os\n', '"""Doc."""\nimport os\nimport modal\n'),  # only imports: at the end
+        ("import os\nimport modal\nx = 1\n", "import os\nimport modal\nx = 1\n"),  # already there
+    ],
+)
+def test_add_import(source: str, expected: str) -> None:
+    assert add_import(cst.parse_module(source), "modal").code == expected
+
+
+# ---- the fixer: imports next to the ones it removes -----------------------------------------------
+def test_two_removed_import_lines_keep_the_comment_above_them() -> None:
+    source = "import modal\n# about gpu\nfrom modal import gpu\nfrom modal.gpu import A100\nx = 1\n"
+    assert fixed(source) == "import modal\n# about gpu\nx = 1\n"
+
+
+def test_removing_the_first_name_of_an_import_without_parentheses() -> None:
+    source = 'from modal import gpu, App\napp = App()\n@app.function(timeout=60, gpu="T4")\ndef f(): ...\n'
+    assert fixed(source) == 'from modal import App\napp = App()\n@app.function(timeout=60, gpu="T4")\ndef f(): ...\n'
+
+
+def test_a_star_import_in_a_fixed_file_stays() -> None:
+    source = "from os import *\n" + APP + "@app.function(timeout=60, keep_warm=1)\ndef f(): ...\n"
+    assert fixed(source) == "from os import *\n" + APP + "@app.function(timeout=60, min_containers=1)\ndef f(): ...\n"

@@ -15,6 +15,7 @@ from conftest import FIXTURES, json_findings, run_cli
 
 from modal_gpu_lint import cli, fix, rules, write
 from modal_gpu_lint.config import load_settings
+from modal_gpu_lint.engine import lint_bytes
 from modal_gpu_lint.findings import Finding, Fix, Remove, Replace
 from modal_gpu_lint.fix import compatible, fix_bytes, fix_file
 from modal_gpu_lint.rules import Context
@@ -24,6 +25,7 @@ FIX = FIXTURES / "fix"
 SETTINGS = load_settings(start=None)
 OLD = b'import modal\n\napp = modal.App("x")\n\n\n@app.function(gpu="T4", timeout=60, keep_warm=1)\ndef f():\n    pass\n'
 NEW = OLD.replace(b"keep_warm", b"min_containers")
+QUIET = b'import modal\napp = modal.App("x")\n@app.function(gpu="T4", timeout=60)\ndef f(): ...\n'  # no finding
 
 
 def _folder_listing(folder: Path) -> list[str]:
@@ -116,6 +118,53 @@ def test_text_that_the_encoding_cannot_hold_is_not_written(monkeypatch: pytest.M
     assert result.error is not None and "cannot be encoded as ascii" in result.error.message
 
 
+def test_a_fix_that_cannot_be_applied_has_no_edits_in_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fix whose tree cannot even be printed gives no edits (JSON), and the rest of the report stays."""
+
+    def make(module: cst.Module) -> tuple[cst.CSTNode, cst.CSTNode]:
+        function = module.body[2]  # `@app.function(gpu="T4", timeout=60, keep_warm=1)`: an argument becomes a bare name
+        assert isinstance(function, cst.FunctionDef) and isinstance(function.decorators[0].decorator, cst.Call)
+        return function.decorators[0].decorator.args[2], cst.Name("oops")
+
+    _inject(monkeypatch, make)
+    result = lint_bytes("app.py", OLD, SETTINGS, edits=True)
+    assert result.error is None
+    edits = {d.message: d.edits for d in result.diagnostics}  # the injected one, and keep_warm's own MGL201
+    assert len(edits) == 2 and edits.pop("injected") == ()
+    assert [[(e.row, e.content) for e in found] for found in edits.values()] == [[(6, "min_containers")]]
+
+
+def test_a_fix_that_changes_nothing_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fix that gives back the same text: no new bytes, no error, no edits, the finding stays."""
+    data = QUIET
+
+    def make(module: cst.Module) -> tuple[cst.CSTNode, cst.CSTNode]:
+        return module.body[1], module.body[1]
+
+    _inject(monkeypatch, make)
+    result = fix_bytes("app.py", data, SETTINGS)
+    assert result.new_bytes is None and result.error is None and result.fixed == 0
+    assert [d.code for d in result.diagnostics] == ["MGL201"]
+    assert [d.edits for d in lint_bytes("app.py", data, SETTINGS, edits=True).diagnostics] == [()]
+
+
+def test_a_fix_that_never_settles_stops_after_max_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fix that applies again to its own result (`x = 0` -> `x = 1` -> ...) stops after MAX_ROUNDS."""
+
+    def make(module: cst.Module) -> tuple[cst.CSTNode, cst.CSTNode]:
+        statement = module.body[1]
+        assert isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Assign)
+        value = statement.body[0].value
+        assert isinstance(value, cst.Integer)
+        return value, cst.Integer(str(int(value.value) + 1))
+
+    _inject(monkeypatch, make)
+    result = fix_bytes("app.py", QUIET.replace(b"app =", b"x = 0\napp ="), SETTINGS)
+    assert result.error is None and result.fixed == fix.MAX_ROUNDS
+    assert result.new_bytes == QUIET.replace(b"app =", f"x = {fix.MAX_ROUNDS}\napp =".encode())
+    assert [d.code for d in result.diagnostics] == ["MGL201"]  # still there: reported, not looped on
+
+
 def test_py312_syntax_is_fixed_even_on_older_interpreters() -> None:
     """The compile guard only applies when the original compiles under this interpreter."""
     data = OLD + b"\n\ndef first[T](items: list[T]) -> T:\n    return items[0]\n"
@@ -162,6 +211,67 @@ def test_a_failed_replace_leaves_the_original_and_no_temporary_file(
     assert not result.written
     assert result.error is not None and "cannot write: No space left on device" in result.error.message
     assert path.read_bytes() == OLD
+    assert _folder_listing(tmp_path) == ["app.py"]
+
+
+def test_a_cleanup_that_fails_too_reports_the_first_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """os.replace fails, then removing the temporary file fails: the user sees why the write failed."""
+    path = tmp_path / "app.py"
+    path.write_bytes(OLD)
+
+    def fail_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    def fail_unlink(path: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(write.os, "replace", fail_replace)
+    monkeypatch.setattr(write.os, "unlink", fail_unlink)
+    result = fix_file(str(path), SETTINGS)
+    assert not result.written
+    assert result.error is not None and result.error.message == "cannot write: No space left on device"
+    assert path.read_bytes() == OLD
+    leftover = [name for name in _folder_listing(tmp_path) if name != "app.py"]
+    assert len(leftover) == 1 and leftover[0].startswith(".app.py.") and leftover[0].endswith(".mgl-tmp")
+
+
+def test_write_atomic_without_an_expected_content(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_bytes(OLD + b"# whatever is there\n")
+    path.chmod(0o640)
+    write_atomic(str(path), NEW)
+    assert path.read_bytes() == NEW
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert _folder_listing(tmp_path) == ["app.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "chown"), reason="POSIX owners")
+def test_an_owner_that_cannot_be_kept_does_not_stop_the_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The file belongs to someone else (simulated) and chown is refused: it is written, bits kept."""
+    path = tmp_path / "app.py"
+    path.write_bytes(OLD)
+    path.chmod(0o640)
+
+    def refuse(path: str, uid: int, gid: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(write, "_owner", lambda path: (-1, -1))  # the new file's owner differs
+    monkeypatch.setattr(write.os, "chown", refuse)
+    result = fix_file(str(path), SETTINGS)
+    assert result.written and result.error is None
+    assert path.read_bytes() == NEW
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert _folder_listing(tmp_path) == ["app.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_file_of_another_user_keeps_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_bytes(OLD)
+    os.chown(path, 65534, 65534)
+    assert fix_file(str(path), SETTINGS).written
+    assert path.read_bytes() == NEW
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
     assert _folder_listing(tmp_path) == ["app.py"]
 
 
