@@ -34,6 +34,7 @@ from modal_gpu_lint.models import (
         ("deepseek-ai/DeepSeek-R1-0528", 671, True),
         ("openai/gpt-oss-120b", 116.8, True),
         ("microsoft/phi-2", 2.7, True),
+        ("microsoft/Phi-3.5-mini-instruct", 3.8, True),
         ("gpt2", 0.124, True),
         ("openai-community/gpt2-xl", 1.5, True),
         ("meta-llama/Llama-4-Scout-17B-16E-Instruct", 108.6, True),
