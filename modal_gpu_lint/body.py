@@ -22,7 +22,7 @@ import libcst as cst
 from .models import Precision, dtype_bytes, quantization_bytes
 from .resolve import Assigned, Defined, Resolver, Scope, comprehension_scope, function_scope, module_scope
 from .values import Value
-from .walk import may_hold_code
+from .walk import NOISE, may_hold_code
 
 Target = cst.FunctionDef | cst.ClassDef
 
@@ -862,30 +862,6 @@ class _BodyReader:
 _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "reverse", "sort", "__setitem__"})
 
 
-# Node kinds that never hold code worth reading (whitespace, punctuation, operators).
-_NOISE: tuple[type, ...] = (
-    cst.BaseParenthesizableWhitespace,
-    cst.Newline,
-    cst.EmptyLine,
-    cst.TrailingWhitespace,
-    cst.Comment,
-    cst.Comma,
-    cst.LeftParen,
-    cst.RightParen,
-    cst.LeftSquareBracket,
-    cst.RightSquareBracket,
-    cst.LeftCurlyBrace,
-    cst.RightCurlyBrace,
-    cst.AssignEqual,
-    cst.Colon,
-    cst.Semicolon,
-    cst.Dot,
-    cst.BaseBinaryOp,
-    cst.BaseBooleanOp,
-    cst.BaseUnaryOp,
-    cst.BaseAugOp,
-    cst.BaseCompOp,
-)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 # What `_BodyReader.walk` acts on (classes libcst never subclasses, so `type(node) in` is isinstance).
 _READ_KINDS = frozenset(
@@ -902,7 +878,7 @@ _CODE: dict[type, bool] = {}  # per concrete node type: can it hold code? (ABC c
 def _is_code(kind: type) -> bool:
     known = _CODE.get(kind)
     if known is None:
-        known = _CODE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, _NOISE)
+        known = _CODE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, NOISE)
     return known
 
 
@@ -911,7 +887,7 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     kind = type(node)
     names = _FIELDS.get(kind)
     if names is None:  # fields that can hold code at all, by their annotation (not whitespace, `str`...)
-        names = tuple(f.name for f in dataclasses.fields(node) if may_hold_code(f.type, _NOISE))
+        names = tuple(f.name for f in dataclasses.fields(node) if may_hold_code(f.type))
         _FIELDS[kind] = names
     out: list[cst.CSTNode] = []
     for name in names:

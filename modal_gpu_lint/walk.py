@@ -25,7 +25,7 @@ Hook = Callable[[Any, Any], Any]
 Plan = tuple[Hook | None, Hook | None, tuple[tuple[str, Hook | None, Hook | None, bool], ...]]
 
 # Nodes that hold only whitespace, comments and punctuation (and only such nodes below them).
-_NOISE: tuple[type[cst.CSTNode], ...] = (
+NOISE: tuple[type[cst.CSTNode], ...] = (
     cst.BaseParenthesizableWhitespace,
     cst.EmptyLine,
     cst.TrailingWhitespace,
@@ -115,18 +115,18 @@ def _plan(visitor_kind: type, node: cst.CSTNode) -> Plan:
     return visit, leave, tuple(steps)
 
 
-def may_hold_code(annotation: object, noise: tuple[type, ...] = _NOISE) -> bool:
-    """Whether a node field annotated so can hold a node that is not one of `noise` (whitespace
+def may_hold_code(annotation: object) -> bool:
+    """Whether a node field annotated so can hold a node that is not one of `NOISE` (whitespace
     and punctuation), judged from the field's type annotation (libcst's are real types)."""
     if isinstance(annotation, type):
-        return issubclass(annotation, cst.CSTNode) and not issubclass(annotation, noise)
+        return issubclass(annotation, cst.CSTNode) and not issubclass(annotation, NOISE)
     origin = typing.get_origin(annotation)
     if origin is typing.Literal:
         return False
     arguments = typing.get_args(annotation)
     if origin is None or not arguments:
         return True  # not understood: keep
-    return any(may_hold_code(a, noise) for a in arguments if a is not Ellipsis)
+    return any(may_hold_code(a) for a in arguments if a is not Ellipsis)
 
 
 def _walkable(kind: type, prune: bool) -> bool:
@@ -134,7 +134,7 @@ def _walkable(kind: type, prune: bool) -> bool:
     table = _WALKABLE[prune]
     known = table.get(kind)
     if known is None:
-        known = table[kind] = issubclass(kind, cst.CSTNode) and not (prune and issubclass(kind, _NOISE))
+        known = table[kind] = issubclass(kind, cst.CSTNode) and not (prune and issubclass(kind, NOISE))
     return known
 
 
@@ -145,7 +145,7 @@ def _prunes(visitor_kind: type) -> bool:
         noise = {
             k.__name__
             for k in vars(cst).values()
-            if isinstance(k, type) and issubclass(k, cst.CSTNode) and issubclass(k, _NOISE)
+            if isinstance(k, type) and issubclass(k, cst.CSTNode) and issubclass(k, NOISE)
         }
         hooks = [
             n.split("_", 2)[1] for n in dir(visitor_kind) if n.startswith(("visit_", "leave_")) and _hook(visitor_kind, n)
