@@ -350,13 +350,10 @@ class _Applier(cst.CSTTransformer):
 
 def add_import(module: cst.Module, name: str) -> cst.Module:
     """`import NAME` after the module docstring, `__future__` imports and leading imports."""
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Import) and any(
-                    cst.helpers.get_full_name_for_node(a.name) == name and a.asname is None for a in small.names
-                ):
-                    return module
+    from .rules.fixes import imports_module  # here: the rules are loaded once there is a fix to apply
+
+    if imports_module(module, name):
+        return module
     body = list(module.body)
     position = 0
     for index, statement in enumerate(body):

@@ -14,6 +14,7 @@ from ..sites import Site
 from ..spec import GpuSpec, parse_spec
 from .base import Rule
 from .context import Context
+from .fixes import quote_like
 from .needs import advice_data, site_body
 
 RULES = (
@@ -132,7 +133,7 @@ def _strict_h100(site: Site, gpus: tuple[tuple[Entry, ...], ...], signal: str) -
         f'requests at no extra cost), but this code {signal}: pin the hardware with "{pinned}"'
     )
     changes = tuple(
-        Replace(e.node, cst.SimpleString(_quote(_with_suffix(e.text, "!"), e.node))) for e in loose if e.node is not None
+        Replace(e.node, cst.SimpleString(quote_like(_with_suffix(e.text, "!"), e.node))) for e in loose if e.node is not None
     )
     fix = Fix("unsafe", f'Write "{pinned}"', changes) if changes else None
     return Finding("MGL302", message, arg, arg, fix)
@@ -142,14 +143,6 @@ def _with_suffix(text: str, suffix: str) -> str:
     spec = parse_spec(text)
     assert isinstance(spec, GpuSpec)
     return spec.type_text + suffix + (f":{spec.count_text}" if spec.count_text is not None else "")
-
-
-def _quote(text: str, like: cst.SimpleString) -> str:
-    quote = like.quote
-    prefix = "".join(c for c in like.prefix if c in "rRuU")
-    if quote in text or "\\" in text:
-        return repr(text)
-    return f"{prefix}{quote}{text}{quote}"
 
 
 # ---- MGL301 -------------------------------------------------------------------------------------
@@ -183,7 +176,7 @@ def _fallbacks(ctx: Context, site: Site, gpus: tuple[tuple[Entry, ...], ...], is
         new = cst.List(
             [
                 cst.Element(
-                    cst.SimpleString(_quote(text, entry.node)),
+                    cst.SimpleString(quote_like(text, entry.node)),
                     comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(suggestion) - 1 else cst.MaybeSentinel.DEFAULT,
                 )
                 for i, text in enumerate(suggestion)

@@ -166,3 +166,24 @@ def is_free(module: cst.Module, name: str) -> bool:
     """Whether `name` appears nowhere in `module` as a name (so renaming to it cannot collide)."""
     uses = name_uses(module, name)
     return not uses.module_refs and uses.other == 0 and uses.imports == 0
+
+
+def quote_like(text: str, like: cst.SimpleString) -> str:
+    """`text` as a string literal written like `like` (its quote and r/u prefix), or `repr` when
+    that quote or a backslash would need escaping."""
+    quote = like.quote
+    prefix = "".join(c for c in like.prefix if c in "rRuU")
+    if quote in text or "\\" in text:
+        return repr(text)
+    return f"{prefix}{quote}{text}{quote}"
+
+
+def imports_module(module: cst.Module, name: str) -> bool:
+    """Whether a module-level `import NAME` (no `as`) is there already."""
+    return any(
+        isinstance(small, cst.Import)
+        and any(cst.helpers.get_full_name_for_node(a.name) == name and a.asname is None for a in small.names)
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+    )

@@ -15,7 +15,7 @@ from ..values import ListValue
 from ..resolve import Assigned
 from .base import Rule
 from .context import Context
-from .fixes import name_uses
+from .fixes import imports_module, name_uses, quote_like
 
 RULES = (
     Rule(
@@ -172,7 +172,7 @@ def _fix(ctx: Context, site: Site, verdict: Verdict, arg: cst.Arg, value: object
     string = target if isinstance(target, cst.SimpleString) else _constant_string(ctx, site, target, applicability)
     if string is None:
         return None
-    new = string.with_changes(value=_quote(verdict.replacement, string))
+    new = string.with_changes(value=quote_like(verdict.replacement, string))
     return Fix(applicability, f"Write {verdict.replacement!r}", (Replace(string, new),))
 
 
@@ -197,14 +197,6 @@ def _constant_string(
         if uses.module_refs != [expr] or uses.other != 1 or uses.imports:
             return None  # `other` is the constant's own assignment
     return value
-
-
-def _quote(text: str, like: cst.SimpleString) -> str:
-    quote = like.quote
-    prefix = "".join(c for c in like.prefix if c in "rRuU")
-    if quote in text or "\\" in text:
-        return repr(text)
-    return f"{prefix}{quote}{text}{quote}"
 
 
 def _removed_gpu(ctx: Context, event: Event) -> Finding:
@@ -249,7 +241,7 @@ def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fi
         module = ctx.facts.module
         if len(_MODAL_GPU_TEXT.findall(module.code)) != 1:
             return None  # `modal.gpu` is still used (or mentioned: left to the user)
-        if not _imports_modal(module):
+        if not imports_module(module, "modal"):
             return Fix("safe", "Import modal instead", (Replace(alias, alias.with_changes(name=cst.Name("modal"))),))
         return Fix("safe", "Remove the import", (Remove(alias),)) if alone else None
     bound = alias.asname.name if alias.asname else alias.name
@@ -263,15 +255,6 @@ def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fi
 
 _MODAL_GPU_TEXT = re.compile(r"\bmodal\s*\.\s*gpu\b")
 
-
-def _imports_modal(module: cst.Module) -> bool:
-    """Whether a module-level `import modal` (no `as`) binds `modal` already."""
-    return any(
-        isinstance(small, cst.Import) and any(a.asname is None and isinstance(a.name, cst.Name) and a.name.value == "modal" for a in small.names)
-        for statement in module.body
-        if isinstance(statement, cst.SimpleStatementLine)
-        for small in statement.body
-    )
 
 
 def _used_as_object(ctx: Context, call: cst.Call) -> bool:
