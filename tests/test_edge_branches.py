@@ -245,3 +245,18 @@ def test_removing_the_first_name_of_an_import_without_parentheses() -> None:
 def test_a_star_import_in_a_fixed_file_stays() -> None:
     source = "from os import *\n" + APP + "@app.function(timeout=60, keep_warm=1)\ndef f(): ...\n"
     assert fixed(source) == "from os import *\n" + APP + "@app.function(timeout=60, min_containers=1)\ndef f(): ...\n"
+
+
+# ---- MGL008 on the imports of modal.gpu ----------------------------------------------------------
+def test_an_aliased_modal_gpu_import_goes_once_its_name_is_unused() -> None:
+    source = APP.replace("import modal\n", "import modal\nimport modal.gpu as g\n") + (
+        "@app.function(gpu=g.H100(count=2), timeout=60)\ndef f(): ...\n"
+    )
+    assert fixed(source) == APP + '@app.function(gpu="H100:2", timeout=60)\ndef f(): ...\n'
+
+
+def test_modal_gpu_among_other_imports_is_reported_and_left_to_the_user() -> None:
+    source = "import os, modal.gpu\n" + APP + '@app.function(gpu="H100", timeout=60)\ndef f(): ...\n'
+    result = fix_bytes("x.py", source.encode(), SETTINGS)
+    assert result.error is None and result.new_bytes is None
+    assert [(d.code, d.row, d.column, d.fix_applicability) for d in result.diagnostics] == [("MGL008", 1, 12, None)]
