@@ -27,7 +27,7 @@ class RuleInfo(NamedTuple):
 
 
 # --- generated: begin ---
-DIGEST = '55bbd2d3d32809b1d82e496d53406934'
+DIGEST = '934cb3047d2746d530c8f8db88742153'
 TABLE: dict[str, RuleInfo] = {
     'MGL001': RuleInfo('unknown-gpu-type', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl001'),
     'MGL002': RuleInfo('malformed-gpu-spec', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl002'),
