@@ -67,62 +67,488 @@ TORCH_SHARE = 0.10  # mixed-tree files that import torch (what torchfix's prefil
 # Vocabulary. No word may contain "modal" or "gpu": those mark the files the linter must read.
 # --------------------------------------------------------------------------------------------
 
-NOUNS = (
-    "account address agent alert archive artifact asset attempt audit backlog balance batch "
-    "bucket buffer bundle cache campaign candidate catalog channel chunk claim client cluster "
-    "column comment commit config contract counter coupon credential cursor customer dataset "
-    "deadline delta device digest document domain draft edge entry event export factor feature "
-    "feed filter fixture flag folder forecast frame gateway grant graph group handle header "
-    "history host image index invoice item job journal kernel key label layer ledger lease limit "
-    "line listing locale lock manifest margin marker matrix member message metric mirror node "
-    "note notice offset order origin owner packet page parcel partition payload peer permission "
-    "pipeline plan policy pool portfolio position prefix price profile project prompt quota "
-    "rank rate reader receipt record region release replica report request resource "
-    "result revision role route rule sample schedule schema scope score segment sensor session "
-    "shard shipment signal slot snapshot source span spec stage state status step store stream "
-    "subject summary supplier table tag target task template tenant term thread ticket token "
-    "topic total trace track transfer trigger unit upload usage user value vendor version "
-    "vertex view volume voucher warehouse weight window worker"
-).split()
-VERBS = (
-    "aggregate align allocate apply archive assign attach build bump cache calculate cancel "
-    "check clean collect combine compact compare compute convert copy count create decode "
-    "dedupe defer delete derive detect diff dispatch emit encode enqueue ensure estimate "
-    "evaluate expand export extract fetch filter find flatten flush format gather group hash "
-    "index infer insert inspect join load lookup map mark measure merge migrate "
-    "normalize notify pack paginate parse partition patch poll prepare process project prune "
-    "publish push rank read rebuild reconcile record reduce refresh register release render "
-    "replay report reset resolve restore retry rotate route sample save scan schedule score "
-    "select serialize shard skip slice sort split stage store stream submit summarize sync "
-    "tag track transform trim truncate update upload validate verify walk warm wrap write"
-).split()
-ADJECTIVES = (
-    "active base cached clean closed cold current default dirty draft empty expired "
-    "external fast final hidden hot idle inner internal last latest legacy live local "
-    "main max min new next open outer partial pending primary private public raw ready recent "
-    "remote safe shared short slow small soft stale static strict temp total valid warm"
-).split()
-PACKAGE_WORDS = (
-    "core common util utils api service services models schemas handlers adapters storage "
-    "io net client server jobs tasks workers pipeline pipelines ingest export reports billing "
-    "accounts auth events metrics tracing search index cache config cli web admin internal "
-    "domain infra db migrations plugins contrib sdk tools scripts analytics features ranking"
-).split()
-TOP_PACKAGES = (
-    "atlas beacon cobalt delta ember falcon garnet harbor iris juniper kestrel lumen meridian "
-    "nimbus onyx pylon quartz raven sable tundra umber vesper willow xenon yarrow zephyr "
-    "aurora basalt cinder drift"
-).split()
+NOUNS = [
+    "account",
+    "address",
+    "agent",
+    "alert",
+    "archive",
+    "artifact",
+    "asset",
+    "attempt",
+    "audit",
+    "backlog",
+    "balance",
+    "batch",
+    "bucket",
+    "buffer",
+    "bundle",
+    "cache",
+    "campaign",
+    "candidate",
+    "catalog",
+    "channel",
+    "chunk",
+    "claim",
+    "client",
+    "cluster",
+    "column",
+    "comment",
+    "commit",
+    "config",
+    "contract",
+    "counter",
+    "coupon",
+    "credential",
+    "cursor",
+    "customer",
+    "dataset",
+    "deadline",
+    "delta",
+    "device",
+    "digest",
+    "document",
+    "domain",
+    "draft",
+    "edge",
+    "entry",
+    "event",
+    "export",
+    "factor",
+    "feature",
+    "feed",
+    "filter",
+    "fixture",
+    "flag",
+    "folder",
+    "forecast",
+    "frame",
+    "gateway",
+    "grant",
+    "graph",
+    "group",
+    "handle",
+    "header",
+    "history",
+    "host",
+    "image",
+    "index",
+    "invoice",
+    "item",
+    "job",
+    "journal",
+    "kernel",
+    "key",
+    "label",
+    "layer",
+    "ledger",
+    "lease",
+    "limit",
+    "line",
+    "listing",
+    "locale",
+    "lock",
+    "manifest",
+    "margin",
+    "marker",
+    "matrix",
+    "member",
+    "message",
+    "metric",
+    "mirror",
+    "node",
+    "note",
+    "notice",
+    "offset",
+    "order",
+    "origin",
+    "owner",
+    "packet",
+    "page",
+    "parcel",
+    "partition",
+    "payload",
+    "peer",
+    "permission",
+    "pipeline",
+    "plan",
+    "policy",
+    "pool",
+    "portfolio",
+    "position",
+    "prefix",
+    "price",
+    "profile",
+    "project",
+    "prompt",
+    "quota",
+    "rank",
+    "rate",
+    "reader",
+    "receipt",
+    "record",
+    "region",
+    "release",
+    "replica",
+    "report",
+    "request",
+    "resource",
+    "result",
+    "revision",
+    "role",
+    "route",
+    "rule",
+    "sample",
+    "schedule",
+    "schema",
+    "scope",
+    "score",
+    "segment",
+    "sensor",
+    "session",
+    "shard",
+    "shipment",
+    "signal",
+    "slot",
+    "snapshot",
+    "source",
+    "span",
+    "spec",
+    "stage",
+    "state",
+    "status",
+    "step",
+    "store",
+    "stream",
+    "subject",
+    "summary",
+    "supplier",
+    "table",
+    "tag",
+    "target",
+    "task",
+    "template",
+    "tenant",
+    "term",
+    "thread",
+    "ticket",
+    "token",
+    "topic",
+    "total",
+    "trace",
+    "track",
+    "transfer",
+    "trigger",
+    "unit",
+    "upload",
+    "usage",
+    "user",
+    "value",
+    "vendor",
+    "version",
+    "vertex",
+    "view",
+    "volume",
+    "voucher",
+    "warehouse",
+    "weight",
+    "window",
+    "worker",
+]
+VERBS = [
+    "aggregate",
+    "align",
+    "allocate",
+    "apply",
+    "archive",
+    "assign",
+    "attach",
+    "build",
+    "bump",
+    "cache",
+    "calculate",
+    "cancel",
+    "check",
+    "clean",
+    "collect",
+    "combine",
+    "compact",
+    "compare",
+    "compute",
+    "convert",
+    "copy",
+    "count",
+    "create",
+    "decode",
+    "dedupe",
+    "defer",
+    "delete",
+    "derive",
+    "detect",
+    "diff",
+    "dispatch",
+    "emit",
+    "encode",
+    "enqueue",
+    "ensure",
+    "estimate",
+    "evaluate",
+    "expand",
+    "export",
+    "extract",
+    "fetch",
+    "filter",
+    "find",
+    "flatten",
+    "flush",
+    "format",
+    "gather",
+    "group",
+    "hash",
+    "index",
+    "infer",
+    "insert",
+    "inspect",
+    "join",
+    "load",
+    "lookup",
+    "map",
+    "mark",
+    "measure",
+    "merge",
+    "migrate",
+    "normalize",
+    "notify",
+    "pack",
+    "paginate",
+    "parse",
+    "partition",
+    "patch",
+    "poll",
+    "prepare",
+    "process",
+    "project",
+    "prune",
+    "publish",
+    "push",
+    "rank",
+    "read",
+    "rebuild",
+    "reconcile",
+    "record",
+    "reduce",
+    "refresh",
+    "register",
+    "release",
+    "render",
+    "replay",
+    "report",
+    "reset",
+    "resolve",
+    "restore",
+    "retry",
+    "rotate",
+    "route",
+    "sample",
+    "save",
+    "scan",
+    "schedule",
+    "score",
+    "select",
+    "serialize",
+    "shard",
+    "skip",
+    "slice",
+    "sort",
+    "split",
+    "stage",
+    "store",
+    "stream",
+    "submit",
+    "summarize",
+    "sync",
+    "tag",
+    "track",
+    "transform",
+    "trim",
+    "truncate",
+    "update",
+    "upload",
+    "validate",
+    "verify",
+    "walk",
+    "warm",
+    "wrap",
+    "write",
+]
+ADJECTIVES = [
+    "active",
+    "base",
+    "cached",
+    "clean",
+    "closed",
+    "cold",
+    "current",
+    "default",
+    "dirty",
+    "draft",
+    "empty",
+    "expired",
+    "external",
+    "fast",
+    "final",
+    "hidden",
+    "hot",
+    "idle",
+    "inner",
+    "internal",
+    "last",
+    "latest",
+    "legacy",
+    "live",
+    "local",
+    "main",
+    "max",
+    "min",
+    "new",
+    "next",
+    "open",
+    "outer",
+    "partial",
+    "pending",
+    "primary",
+    "private",
+    "public",
+    "raw",
+    "ready",
+    "recent",
+    "remote",
+    "safe",
+    "shared",
+    "short",
+    "slow",
+    "small",
+    "soft",
+    "stale",
+    "static",
+    "strict",
+    "temp",
+    "total",
+    "valid",
+    "warm",
+]
+PACKAGE_WORDS = [
+    "core",
+    "common",
+    "util",
+    "utils",
+    "api",
+    "service",
+    "services",
+    "models",
+    "schemas",
+    "handlers",
+    "adapters",
+    "storage",
+    "io",
+    "net",
+    "client",
+    "server",
+    "jobs",
+    "tasks",
+    "workers",
+    "pipeline",
+    "pipelines",
+    "ingest",
+    "export",
+    "reports",
+    "billing",
+    "accounts",
+    "auth",
+    "events",
+    "metrics",
+    "tracing",
+    "search",
+    "index",
+    "cache",
+    "config",
+    "cli",
+    "web",
+    "admin",
+    "internal",
+    "domain",
+    "infra",
+    "db",
+    "migrations",
+    "plugins",
+    "contrib",
+    "sdk",
+    "tools",
+    "scripts",
+    "analytics",
+    "features",
+    "ranking",
+]
+TOP_PACKAGES = [
+    "atlas",
+    "beacon",
+    "cobalt",
+    "delta",
+    "ember",
+    "falcon",
+    "garnet",
+    "harbor",
+    "iris",
+    "juniper",
+    "kestrel",
+    "lumen",
+    "meridian",
+    "nimbus",
+    "onyx",
+    "pylon",
+    "quartz",
+    "raven",
+    "sable",
+    "tundra",
+    "umber",
+    "vesper",
+    "willow",
+    "xenon",
+    "yarrow",
+    "zephyr",
+    "aurora",
+    "basalt",
+    "cinder",
+    "drift",
+]
 
 assert not [w for w in NOUNS + VERBS + ADJECTIVES if "modal" in w or "gpu" in w or keyword.iskeyword(w)]
 
 THIRD_PARTY_IMPORTS = (
-    "import numpy as np", "import requests", "import yaml", "import click", "import httpx",
-    "from pydantic import BaseModel, Field", "import sqlalchemy as sa", "import pandas as pd",
-    "from rich.console import Console", "import attrs", "import boto3",
+    "import numpy as np",
+    "import requests",
+    "import yaml",
+    "import click",
+    "import httpx",
+    "from pydantic import BaseModel, Field",
+    "import sqlalchemy as sa",
+    "import pandas as pd",
+    "from rich.console import Console",
+    "import attrs",
+    "import boto3",
 )
-EXCEPTIONS = ("ValueError", "KeyError", "TypeError", "RuntimeError", "OSError", "LookupError",
-              "IndexError", "TimeoutError", "ConnectionError", "PermissionError")
+EXCEPTIONS = (
+    "ValueError",
+    "KeyError",
+    "TypeError",
+    "RuntimeError",
+    "OSError",
+    "LookupError",
+    "IndexError",
+    "TimeoutError",
+    "ConnectionError",
+    "PermissionError",
+)
 TYPES = ("int", "float", "str", "bool", "ilist", "slist", "map")
 ANNOTATIONS: dict[str, tuple[str, ...]] = {
     "int": ("int",),
@@ -133,20 +559,41 @@ ANNOTATIONS: dict[str, tuple[str, ...]] = {
     "slist": ("list[str]", "Sequence[str]", "list[str]", "Iterable[str]"),
     "map": ("dict[str, int]", "Mapping[str, int]", "dict[str, int]"),
 }
-RETURN_ANN = {"int": "int", "float": "float", "str": "str", "bool": "bool",
-              "ilist": "list[int]", "slist": "list[str]", "map": "dict[str, int]"}
-STDLIB_MODULES = ("asyncio", "contextlib", "dataclasses", "enum", "functools", "math", "os", "statistics",
-                  "threading", "time")
+RETURN_ANN = {
+    "int": "int",
+    "float": "float",
+    "str": "str",
+    "bool": "bool",
+    "ilist": "list[int]",
+    "slist": "list[str]",
+    "map": "dict[str, int]",
+}
+STDLIB_MODULES = (
+    "asyncio",
+    "contextlib",
+    "dataclasses",
+    "enum",
+    "functools",
+    "math",
+    "os",
+    "statistics",
+    "threading",
+    "time",
+)
 FROM_IMPORTS = (
     ("collections", ("Counter",)),
     ("dataclasses", ("dataclass", "field")),
-    ("typing", ("Any", "Callable", "Final", "Iterable", "Iterator", "Mapping", "Optional", "Protocol",
-                "Sequence", "TypeVar")),
+    (
+        "typing",
+        ("Any", "Callable", "Final", "Iterable", "Iterator", "Mapping", "Optional", "Protocol", "Sequence", "TypeVar"),
+    ),
 )
 WORD_RE = re.compile(r"\w+")
-USAGE_RE = re.compile(r"\b(?:(?:asyncio|contextlib|dataclasses|enum|functools|math|os|statistics|threading|time)\.|"
-                      r"logger\.|(?:Counter|dataclass|field|Any|Callable|Final|Iterable|Iterator|Mapping|Optional|"
-                      r"Protocol|Sequence)\b|T(?=[\]:,)]))")
+USAGE_RE = re.compile(
+    r"\b(?:(?:asyncio|contextlib|dataclasses|enum|functools|math|os|statistics|threading|time)\.|"
+    r"logger\.|(?:Counter|dataclass|field|Any|Callable|Final|Iterable|Iterator|Mapping|Optional|"
+    r"Protocol|Sequence)\b|T(?=[\]:,)]))"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +619,12 @@ class Scope:
             self.unused[name] = None
 
     def child(self, *, in_loop: bool | None = None, new_frame: bool = False) -> Scope:
-        return Scope({t: list(v) for t, v in self.names.items()}, self.is_async,
-                     self.in_loop if in_loop is None else in_loop, {} if new_frame else self.unused)
+        return Scope(
+            {t: list(v) for t, v in self.names.items()},
+            self.is_async,
+            self.in_loop if in_loop is None else in_loop,
+            {} if new_frame else self.unused,
+        )
 
     def all_names(self) -> set[str]:
         return {n for v in self.names.values() for n in v}
@@ -204,8 +655,7 @@ class PyGen:
 
     def snake(self, parts: int | None = None) -> str:
         n = parts if parts is not None else self.r.choice((1, 2, 2, 2, 3))
-        words = [self.r.choice(ADJECTIVES if i == 0 and n > 1 and self.r.random() < 0.4 else NOUNS)
-                 for i in range(n)]
+        words = [self.r.choice(ADJECTIVES if i == 0 and n > 1 and self.r.random() < 0.4 else NOUNS) for i in range(n)]
         name = "_".join(words)
         return name if not keyword.iskeyword(name) else name + "_"
 
@@ -253,8 +703,11 @@ class PyGen:
         if r < 0.45:
             return str(self.r.randint(0, 12))
         if r < 0.75:
-            return str(self.r.choice((16, 24, 30, 32, 50, 60, 64, 100, 128, 200, 256, 300, 500,
-                                      512, 1000, 1024, 3600, 4096, 8192, 86400)))
+            return str(
+                self.r.choice(
+                    (16, 24, 30, 32, 50, 60, 64, 100, 128, 200, 256, 300, 500, 512, 1000, 1024, 3600, 4096, 8192, 86400)
+                )
+            )
         if r < 0.9:
             return str(self.r.randint(13, 9999))
         if r < 0.95:
@@ -282,13 +735,26 @@ class PyGen:
         elif r < 0.55:
             text = self.words(2, 6).capitalize()
         elif r < 0.7:
-            text = "/".join(["", self.r.choice(("var", "srv", "data", "tmp", "opt")), self.noun(),
-                             self.snake(1)]) + self.r.choice(("", ".json", ".csv", ".log", ".txt"))
+            text = "/".join(
+                ["", self.r.choice(("var", "srv", "data", "tmp", "opt")), self.noun(), self.snake(1)]
+            ) + self.r.choice(("", ".json", ".csv", ".log", ".txt"))
         elif r < 0.8:
             text = f"{self.noun()}-{self.r.randint(1, 999)}"
         elif r < 0.9:
-            text = self.r.choice(("utf-8", "%Y-%m-%d", ", ", ":", "-", "\\n", "{}:{}", "*.py",
-                                  "application/json", "https://example.invalid/v1"))
+            text = self.r.choice(
+                (
+                    "utf-8",
+                    "%Y-%m-%d",
+                    ", ",
+                    ":",
+                    "-",
+                    "\\n",
+                    "{}:{}",
+                    "*.py",
+                    "application/json",
+                    "https://example.invalid/v1",
+                )
+            )
         else:
             text = f"{self.noun()}.{self.noun()}"
         quote = "'" if self.r.random() < 0.2 else '"'
@@ -437,9 +903,18 @@ class PyGen:
             seq = self.pick(s, "slist")
             return f"{self.str_lit()}.join({seq})" if seq else self.str_lit()
         if r < 0.72 and v:
-            m = self.r.choice(("strip()", "lower()", "upper()", "strip().lower()", "title()",
-                               f"replace({self.str_lit()}, {self.str_lit()})",
-                               f"removeprefix({self.str_lit()})", f"zfill({self.r.randint(2, 12)})"))
+            m = self.r.choice(
+                (
+                    "strip()",
+                    "lower()",
+                    "upper()",
+                    "strip().lower()",
+                    "title()",
+                    f"replace({self.str_lit()}, {self.str_lit()})",
+                    f"removeprefix({self.str_lit()})",
+                    f"zfill({self.r.randint(2, 12)})",
+                )
+            )
             return f"{v}.{m}"
         if r < 0.8:
             return f"os.path.join({self.e_str(s, d - 1)}, {self.str_lit()})"
@@ -511,8 +986,10 @@ class PyGen:
             return f"list(range({self.e_int(s, 0)}))"
         if r < 0.85 and v:
             return f"[*{v}, {self.e_int(s, d - 1)}]"
-        return self.call_helper(s, "ilist", d) or "[" + ", ".join(
-            self.int_lit() for _ in range(self.r.randint(1, 5))) + "]"
+        return (
+            self.call_helper(s, "ilist", d)
+            or "[" + ", ".join(self.int_lit() for _ in range(self.r.randint(1, 5))) + "]"
+        )
 
     def e_slist(self, s: Scope, d: int) -> str:
         r = self.r.random()
@@ -540,8 +1017,10 @@ class PyGen:
                 return f"[str(n) for n in {seq}]"
         if r < 0.8 and v:
             return f"sorted(set({v}))"
-        return self.call_helper(s, "slist", d) or "[" + ", ".join(
-            self.str_lit() for _ in range(self.r.randint(1, 4))) + "]"
+        return (
+            self.call_helper(s, "slist", d)
+            or "[" + ", ".join(self.str_lit() for _ in range(self.r.randint(1, 4))) + "]"
+        )
 
     def e_map(self, s: Scope, d: int) -> str:
         r = self.r.random()
@@ -568,8 +1047,10 @@ class PyGen:
             a, b = self.pick(s, "slist"), self.pick(s, "ilist")
             if a and b:
                 return f"dict(zip({a}, {b}))"
-        return self.call_helper(s, "map", d) or "{" + ", ".join(
-            f"{self.str_lit()}: {self.e_int(s, 0)}" for _ in range(self.r.randint(1, 3))) + "}"
+        return (
+            self.call_helper(s, "map", d)
+            or "{" + ", ".join(f"{self.str_lit()}: {self.e_int(s, 0)}" for _ in range(self.r.randint(1, 3))) + "}"
+        )
 
     # ---- statements -----------------------------------------------------------------------
 
@@ -669,7 +1150,7 @@ class PyGen:
             mgr = self.r.random()
             c = s.child()
             if mgr < 0.4:
-                out.append(f"{ind}with open({self.e_str(s, 1)}, encoding=\"utf-8\") as handle:")
+                out.append(f'{ind}with open({self.e_str(s, 1)}, encoding="utf-8") as handle:')
                 out.append(f"{deeper}content = handle.read()")
                 c.add("content", "str", local=True)
             elif mgr < 0.7:
@@ -709,8 +1190,10 @@ class PyGen:
                     out.append(f"{ind}{lst}.extend([{elem}])")
                 return
         if r < 0.94:
-            out.append(f"{ind}logger.{self.r.choice(('info', 'debug', 'warning'))}("
-                       f"\"{self.words(2, 6)} %s\", {self.e_str(s, 1)})")
+            out.append(
+                f"{ind}logger.{self.r.choice(('info', 'debug', 'warning'))}("
+                f'"{self.words(2, 6)} %s", {self.e_str(s, 1)})'
+            )
             return
         if r < 0.96:
             out.append(f"{ind}assert {self.e_bool(s, 1)}, {self.str_lit()}")
@@ -756,8 +1239,12 @@ class PyGen:
                 rendered.append(f"{name}: {ann}")
                 required.append(typ)
             else:
-                default = {"int": self.int_lit(), "float": self.float_lit(), "str": self.str_lit(),
-                           "bool": self.r.choice(("True", "False"))}.get(typ, "None")
+                default = {
+                    "int": self.int_lit(),
+                    "float": self.float_lit(),
+                    "str": self.str_lit(),
+                    "bool": self.r.choice(("True", "False")),
+                }.get(typ, "None")
                 if default == "None":
                     ann = f"{ann} | None" if self.r.random() < 0.5 else f"Optional[{ann}]"
                 rendered.append(f"{name}: {ann} = {default}")
@@ -787,9 +1274,19 @@ class PyGen:
             out.append(f"{ind}    {self.words(2, 8).capitalize()}.")
         out.append(f'{ind}"""')
 
-    def function(self, out: list[str], ind: str = "", *, kind: str = "def",
-                 base: Scope | None = None, first: str | None = None, register: bool = True,
-                 name: str | None = None, decorators: Sequence[str] = (), n_params: int | None = None) -> str:
+    def function(
+        self,
+        out: list[str],
+        ind: str = "",
+        *,
+        kind: str = "def",
+        base: Scope | None = None,
+        first: str | None = None,
+        register: bool = True,
+        name: str | None = None,
+        decorators: Sequence[str] = (),
+        n_params: int | None = None,
+    ) -> str:
         s = base.child(in_loop=False, new_frame=True) if base is not None else Scope()
         is_async = kind == "async"
         is_gen = kind == "gen"
@@ -856,20 +1353,31 @@ class PyGen:
         out.append("    def wrapper(*args: Any, **kwargs: Any) -> T:")
         kind = self.r.random()
         if kind < 0.4:
-            out += ["        started = time.perf_counter()", "        try:", "            return func(*args, **kwargs)",
-                    "        finally:",
-                    (f'            logger.{self.r.choice(("debug", "info"))}("%s took %.3fs", func.__name__, '
-                     "time.perf_counter() - started)")]
+            out += [
+                "        started = time.perf_counter()",
+                "        try:",
+                "            return func(*args, **kwargs)",
+                "        finally:",
+                (
+                    f'            logger.{self.r.choice(("debug", "info"))}("%s took %.3fs", func.__name__, '
+                    "time.perf_counter() - started)"
+                ),
+            ]
         elif kind < 0.75:
-            out += [f"        for attempt in range({self.r.randint(2, 6)}):", "            try:",
-                    "                return func(*args, **kwargs)",
-                    f"            except ({', '.join(self.r.sample(EXCEPTIONS, 2))}) as exc:",
-                    '                logger.warning("attempt %d failed: %s", attempt, exc)',
-                    f"                time.sleep({self.float_lit()})",
-                    f'        raise RuntimeError("{self.words(2, 5)}")']
+            out += [
+                f"        for attempt in range({self.r.randint(2, 6)}):",
+                "            try:",
+                "                return func(*args, **kwargs)",
+                f"            except ({', '.join(self.r.sample(EXCEPTIONS, 2))}) as exc:",
+                '                logger.warning("attempt %d failed: %s", attempt, exc)',
+                f"                time.sleep({self.float_lit()})",
+                f'        raise RuntimeError("{self.words(2, 5)}")',
+            ]
         else:
-            out += ['        logger.debug("calling %s with %d args", func.__name__, len(args))',
-                    "        return func(*args, **kwargs)"]
+            out += [
+                '        logger.debug("calling %s with %d args", func.__name__, len(args))',
+                "        return func(*args, **kwargs)",
+            ]
         out.append("")
         out.append("    return wrapper")
         out.append("")
@@ -882,7 +1390,7 @@ class PyGen:
             out.append(f"{ind}{t} = torch.tensor({self.e_ilist(s, 1)}, dtype=torch.float32)")
             out.append(f"{ind}{t} = torch.nn.functional.normalize({t}, dim=0)")
         elif choice < 0.7:
-            out.append(f"{ind}device = \"cuda\" if torch.cuda.is_available() else \"cpu\"")
+            out.append(f'{ind}device = "cuda" if torch.cuda.is_available() else "cpu"')
             out.append(f"{ind}{t} = torch.zeros({self.r.randint(1, 64)}, {self.r.randint(1, 512)}, device=device)")
         else:
             out.append(f"{ind}with torch.no_grad():")
@@ -902,8 +1410,11 @@ class PyGen:
         params = ", ".join(f"{a}: {self.r.choice(ANNOTATIONS[t])}" for a, t in attrs)
         out.append(f"{inner}def __init__(self, {params}) -> None:")
         for a, t in attrs:
-            out.append(f"{inner}    self.{a} = {a}" if t not in ("ilist", "slist", "map") else
-                       f"{inner}    self.{a} = {'dict' if t == 'map' else 'list'}({a})")
+            out.append(
+                f"{inner}    self.{a} = {a}"
+                if t not in ("ilist", "slist", "map")
+                else f"{inner}    self.{a} = {'dict' if t == 'map' else 'list'}({a})"
+            )
             s.add(f"self.{a}", t)
         if self.r.random() < 0.5:
             out.append(f"{inner}    self._lock = threading.Lock()")
@@ -917,7 +1428,7 @@ class PyGen:
             elif kind == "classmethod":
                 cname = self.func_name()
                 out.append(f"{inner}@classmethod")
-                out.append(f"{inner}def {cname}(cls, data: Mapping[str, Any]) -> \"{name}\":")
+                out.append(f'{inner}def {cname}(cls, data: Mapping[str, Any]) -> "{name}":')
                 out.append(f'{inner}    """Build from a mapping."""')
                 args = ", ".join(f"data[{a!r}]" if self.r.random() < 0.5 else f"data.get({a!r})" for a, _ in attrs)
                 out.append(f"{inner}    return cls({args})")
@@ -932,8 +1443,15 @@ class PyGen:
 
     def class_dataclass(self, out: list[str]) -> None:
         name = self.class_name(self.r.choice(("", "", "Config", "Record", "Options", "Spec", "Event")))
-        dec = self.r.choice(("@dataclass", "@dataclass(frozen=True)", "@dataclass(slots=True)",
-                             "@dataclasses.dataclass(order=True)", "@dataclass(kw_only=True)"))
+        dec = self.r.choice(
+            (
+                "@dataclass",
+                "@dataclass(frozen=True)",
+                "@dataclass(slots=True)",
+                "@dataclasses.dataclass(order=True)",
+                "@dataclass(kw_only=True)",
+            )
+        )
         out.append(dec)
         out.append(f"class {name}:")
         out.append(f'    """{self.words(3, 10).capitalize()}."""')
@@ -948,9 +1466,15 @@ class PyGen:
             ann = RETURN_ANN[typ]
             if self.r.random() < 0.5 or has_default:
                 has_default = True
-                default = {"int": self.int_lit(), "float": self.float_lit(), "str": self.str_lit(),
-                           "bool": self.r.choice(("True", "False")), "ilist": "field(default_factory=list)",
-                           "slist": "field(default_factory=list)", "map": "field(default_factory=dict)"}[typ]
+                default = {
+                    "int": self.int_lit(),
+                    "float": self.float_lit(),
+                    "str": self.str_lit(),
+                    "bool": self.r.choice(("True", "False")),
+                    "ilist": "field(default_factory=list)",
+                    "slist": "field(default_factory=list)",
+                    "map": "field(default_factory=dict)",
+                }[typ]
                 out.append(f"    {fname}: {ann} = {default}")
             else:
                 out.append(f"    {fname}: {ann}")
@@ -960,8 +1484,15 @@ class PyGen:
         out.append("")
         for _ in range(self.r.randint(0, 3)):
             prop = self.r.random() < 0.3
-            self.function(out, "    ", base=s, first="self", decorators=("@property",) if prop else (),
-                          register=False, n_params=0 if prop else None)
+            self.function(
+                out,
+                "    ",
+                base=s,
+                first="self",
+                decorators=("@property",) if prop else (),
+                register=False,
+                n_params=0 if prop else None,
+            )
 
     def class_enum(self, out: list[str]) -> None:
         name = self.class_name(self.r.choice(("Kind", "State", "Mode", "Level", "Status")))
@@ -983,7 +1514,7 @@ class PyGen:
 
     def class_error(self, out: list[str]) -> None:
         name = self.class_name("Error")
-        out.append(f"class {name}({self.r.choice(EXCEPTIONS + ('Exception',))}):")
+        out.append(f"class {name}({self.r.choice((*EXCEPTIONS, 'Exception'))}):")
         out.append(f'    """Raised when {self.words(3, 8)}."""')
         if self.r.random() < 0.5:
             out.append("")
@@ -1007,13 +1538,15 @@ class PyGen:
         for _ in range(self.r.randint(1, 5)):
             typ = self.r.choice(("int", "int", "float", "str", "str", "slist", "map"))
             name = self.const_name()
-            value = self.expr(Scope(), typ, 0) if typ in ("slist", "map") else (
-                self.int_lit() if typ == "int" else self.float_lit() if typ == "float" else self.str_lit())
+            value = (
+                self.expr(Scope(), typ, 0)
+                if typ in ("slist", "map")
+                else (self.int_lit() if typ == "int" else self.float_lit() if typ == "float" else self.str_lit())
+            )
             out.append(f"{name}{': Final' if self.r.random() < 0.15 else ''} = {value}")
         out.append("")
 
-    def insert_imports(self, out: list[str], at: int, extra: Sequence[str] = (), *,
-                       relative: bool = True) -> int:
+    def insert_imports(self, out: list[str], at: int, extra: Sequence[str] = (), *, relative: bool = True) -> int:
         """Insert, at index ``at``, the imports that ``out[at:]`` uses; return how many lines went in."""
         used = set(USAGE_RE.findall("\n".join(out[at:])))
         block: list[str] = []
@@ -1030,7 +1563,7 @@ class PyGen:
         block += sorted(set(plain), key=lambda x: x.split()[1]) + froms
         third = sorted(set(self.r.sample(THIRD_PARTY_IMPORTS, 1) if self.r.random() < 0.15 else []) | set(extra))
         if third:
-            block += [""] + third
+            block += ["", *third]
         if relative and self.r.random() < 0.3:
             dots = self.r.choice((".", ".", ".."))
             imported = sorted({self.snake(1) for _ in range(self.r.randint(1, 3))})
@@ -1044,8 +1577,7 @@ class PyGen:
         out[at:at] = block
         return len(block)
 
-    def module(self, target: int, *, torch: bool = False, test: bool = False,
-               noise: str | None = None) -> str:
+    def module(self, target: int, *, torch: bool = False, test: bool = False, noise: str | None = None) -> str:
         """An ordinary module of about ``target`` bytes."""
         self.helpers = []
         self.decorators = []
@@ -1070,8 +1602,21 @@ class PyGen:
             (0.34, lambda o: self.function(o)),
             (0.06, lambda o: self.function(o, kind="async")),
             (0.04, lambda o: self.function(o, kind="gen")),
-            (0.04, lambda o: self.function(o, decorators=(self.r.choice(
-                ("@functools.lru_cache(maxsize=None)", "@functools.cache", "@functools.lru_cache(maxsize=128)")),))),
+            (
+                0.04,
+                lambda o: self.function(
+                    o,
+                    decorators=(
+                        self.r.choice(
+                            (
+                                "@functools.lru_cache(maxsize=None)",
+                                "@functools.cache",
+                                "@functools.lru_cache(maxsize=128)",
+                            )
+                        ),
+                    ),
+                ),
+            ),
             (0.02, lambda o: self.decorator_def(o)),
             (0.22, lambda o: self.class_plain(o)),
             (0.14, lambda o: self.class_dataclass(o)),
@@ -1095,7 +1640,7 @@ class PyGen:
             size += grown
         self.insert_imports(out, imports_at, ["import torch"] if torch else (["import pytest"] if test else []))
         if not test and self.r.random() < 0.3 and self.helpers:
-            h = self.r.choice([h for h in self.helpers] or self.helpers)
+            h = self.r.choice(list(self.helpers) or self.helpers)
             out.append("")
             out.append('if __name__ == "__main__":')
             if h.is_async:
@@ -1166,72 +1711,180 @@ def noise_snippet(g: PyGen, kind: str) -> list[str]:
     """Code that mentions gpu/modal but is not Modal code: the prefilter lets it through."""
     r = g.r
     if kind == "gpu":
-        return r.choice((
-            ["USE_GPU: bool = os.environ.get(\"USE_GPU\", \"0\") == \"1\"",
-             f"NUM_GPUS = {r.randint(0, 8)}", ""],
-            ["import ray", "", "", f"@ray.remote(num_gpus={r.randint(1, 4)})",
-             f"def {g.func_name()}(batch: list[int]) -> int:",
-             '    """Runs on a ray worker with a gpu."""', "    return sum(batch)", ""],
-            ["from beam import function", "", "",
-             f"@function(gpu=\"{r.choice(('T4', 'A10G', 'A100-40'))}\", memory=\"{r.randint(1, 16)}Gi\")",
-             f"def {g.func_name()}(text: str) -> str:", "    return text.upper()", ""],
-            ["def add_arguments(parser: Any) -> None:",
-             "    parser.add_argument(\"--gpu\", type=int, default=0, help=\"gpu index\")",
-             f"    parser.add_argument(\"--{g.noun()}\", type=str, default={g.str_lit()})", ""],
-        ))
-    return r.choice((
-        ["class ModalDialog:", '    """A modal dialog of the admin UI."""', "",
-         "    def __init__(self, title: str, modal_id: str) -> None:",
-         "        self.title = title", "        self.modal_id = modal_id", "",
-         "    def render(self) -> str:",
-         '        return f"<div class=\\"modal\\" id=\\"{self.modal_id}\\">{self.title}</div>"', ""],
-        ["def show_modal(request: Any, template: str = \"modal.html\") -> str:",
-         '    """Render the confirmation modal."""', "    return template.format(request)", ""],
-        [f"MODALITIES = ({g.str_lit()}, \"text\", \"image\", \"audio\")  # multimodal inputs", ""],
-    ))
+        return r.choice(
+            (
+                ['USE_GPU: bool = os.environ.get("USE_GPU", "0") == "1"', f"NUM_GPUS = {r.randint(0, 8)}", ""],
+                [
+                    "import ray",
+                    "",
+                    "",
+                    f"@ray.remote(num_gpus={r.randint(1, 4)})",
+                    f"def {g.func_name()}(batch: list[int]) -> int:",
+                    '    """Runs on a ray worker with a gpu."""',
+                    "    return sum(batch)",
+                    "",
+                ],
+                [
+                    "from beam import function",
+                    "",
+                    "",
+                    f'@function(gpu="{r.choice(("T4", "A10G", "A100-40"))}", memory="{r.randint(1, 16)}Gi")',
+                    f"def {g.func_name()}(text: str) -> str:",
+                    "    return text.upper()",
+                    "",
+                ],
+                [
+                    "def add_arguments(parser: Any) -> None:",
+                    '    parser.add_argument("--gpu", type=int, default=0, help="gpu index")',
+                    f'    parser.add_argument("--{g.noun()}", type=str, default={g.str_lit()})',
+                    "",
+                ],
+            )
+        )
+    return r.choice(
+        (
+            [
+                "class ModalDialog:",
+                '    """A modal dialog of the admin UI."""',
+                "",
+                "    def __init__(self, title: str, modal_id: str) -> None:",
+                "        self.title = title",
+                "        self.modal_id = modal_id",
+                "",
+                "    def render(self) -> str:",
+                '        return f"<div class=\\"modal\\" id=\\"{self.modal_id}\\">{self.title}</div>"',
+                "",
+            ],
+            [
+                'def show_modal(request: Any, template: str = "modal.html") -> str:',
+                '    """Render the confirmation modal."""',
+                "    return template.format(request)",
+                "",
+            ],
+            [f'MODALITIES = ({g.str_lit()}, "text", "image", "audio")  # multimodal inputs', ""],
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Modal programs
 # --------------------------------------------------------------------------------------------
 
-VALID_GPUS = ("T4", "L4", "A10", "A10G", "L40S", "A100", "A100-40GB", "A100-80GB", "H100", "H100!",
-              "H200", "B200", "B200+", "B300", "RTX-PRO-6000")
+VALID_GPUS = (
+    "T4",
+    "L4",
+    "A10",
+    "A10G",
+    "L40S",
+    "A100",
+    "A100-40GB",
+    "A100-80GB",
+    "H100",
+    "H100!",
+    "H200",
+    "B200",
+    "B200+",
+    "B300",
+    "RTX-PRO-6000",
+)
 COMMON_GPUS = ("H100", "A100-80GB", "L40S", "A10G", "L4", "T4", "A100", "H100!", "A100-40GB", "H200", "B200")
 LOWER_GPUS = ("h100", "a10g", "l40s", "a100-80gb", "l4", "t4")
-TYPO_GPUS = ("A100-80G", "A100_80GB", "H100-80GB", "A10-24GB", "L40", "RTX6000", "A100-20GB", "H200!",
-             "A10G!", "H-100", "A100:80GB")
+TYPO_GPUS = (
+    "A100-80G",
+    "A100_80GB",
+    "H100-80GB",
+    "A10-24GB",
+    "L40",
+    "RTX6000",
+    "A100-20GB",
+    "H200!",
+    "A10G!",
+    "H-100",
+    "A100:80GB",
+)
 BAD_COUNTS = ("A10:8", "A10G:6", "T4:16", "H100:0", "H100:8!", "L4:x", "A100-80GB:12")
 
 DOMAINS: tuple[dict[str, Any], ...] = (
-    {"topic": "llm-serving", "names": ("vllm_inference", "llm_server", "openai_compatible", "chat_backend"),
-     "pip": ("vllm==0.6.4.post1", "transformers==4.46.3", "huggingface_hub[hf_transfer]==0.26.2", "fastapi[standard]"),
-     "models": ("Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3"),
-     "cls": "Model", "method": "generate", "arg": ("prompt", "str")},
-    {"topic": "training", "names": ("finetune_lora", "train_classifier", "pretrain_small", "sft_trainer"),
-     "pip": ("torch==2.5.1", "accelerate==1.1.1", "datasets==3.1.0", "peft==0.13.2", "wandb==0.18.7"),
-     "models": ("bert-base-uncased", "EleutherAI/pythia-410m", "google/gemma-2-2b"),
-     "cls": "Trainer", "method": "train_epoch", "arg": ("epoch", "int")},
-    {"topic": "image-generation", "names": ("stable_diffusion", "flux_generate", "sdxl_turbo", "image_to_image"),
-     "pip": ("diffusers==0.31.0", "torch==2.5.1", "transformers==4.46.3", "accelerate==1.1.1", "Pillow"),
-     "models": ("stabilityai/sdxl-turbo", "black-forest-labs/FLUX.1-schnell",
-                "stabilityai/stable-diffusion-3.5-medium"),
-     "cls": "Inference", "method": "run", "arg": ("prompt", "str")},
-    {"topic": "audio", "names": ("whisper_transcribe", "batched_whisper", "speech_to_text", "podcast_index"),
-     "pip": ("openai-whisper==20240930", "torch==2.5.1", "ffmpeg-python", "librosa==0.10.2"),
-     "models": ("openai/whisper-large-v3", "openai/whisper-small", "distil-whisper/distil-large-v3"),
-     "cls": "Transcriber", "method": "transcribe", "arg": ("audio_url", "str")},
-    {"topic": "embeddings", "names": ("embed_corpus", "text_embeddings", "vector_index", "rerank_batch"),
-     "pip": ("sentence-transformers==3.3.1", "torch==2.5.1", "faiss-cpu==1.9.0", "numpy<2"),
-     "models": ("BAAI/bge-small-en-v1.5", "intfloat/e5-large-v2", "nomic-ai/nomic-embed-text-v1.5"),
-     "cls": "Embedder", "method": "embed", "arg": ("texts", "slist")},
-    {"topic": "batch-jobs", "names": ("batch_inference", "video_processing", "protein_folding", "ocr_pipeline"),
-     "pip": ("torch==2.5.1", "numpy<2", "pandas==2.2.3", "pyarrow==18.0.0", "tqdm"),
-     "models": ("facebook/esmfold_v1", "microsoft/trocr-base-printed", "facebook/detr-resnet-50"),
-     "cls": "Worker", "method": "process", "arg": ("batch_id", "int")},
+    {
+        "topic": "llm-serving",
+        "names": ("vllm_inference", "llm_server", "openai_compatible", "chat_backend"),
+        "pip": (
+            "vllm==0.6.4.post1",
+            "transformers==4.46.3",
+            "huggingface_hub[hf_transfer]==0.26.2",
+            "fastapi[standard]",
+        ),
+        "models": (
+            "Qwen/Qwen2.5-7B-Instruct",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "mistralai/Mistral-7B-Instruct-v0.3",
+        ),
+        "cls": "Model",
+        "method": "generate",
+        "arg": ("prompt", "str"),
+    },
+    {
+        "topic": "training",
+        "names": ("finetune_lora", "train_classifier", "pretrain_small", "sft_trainer"),
+        "pip": ("torch==2.5.1", "accelerate==1.1.1", "datasets==3.1.0", "peft==0.13.2", "wandb==0.18.7"),
+        "models": ("bert-base-uncased", "EleutherAI/pythia-410m", "google/gemma-2-2b"),
+        "cls": "Trainer",
+        "method": "train_epoch",
+        "arg": ("epoch", "int"),
+    },
+    {
+        "topic": "image-generation",
+        "names": ("stable_diffusion", "flux_generate", "sdxl_turbo", "image_to_image"),
+        "pip": ("diffusers==0.31.0", "torch==2.5.1", "transformers==4.46.3", "accelerate==1.1.1", "Pillow"),
+        "models": (
+            "stabilityai/sdxl-turbo",
+            "black-forest-labs/FLUX.1-schnell",
+            "stabilityai/stable-diffusion-3.5-medium",
+        ),
+        "cls": "Inference",
+        "method": "run",
+        "arg": ("prompt", "str"),
+    },
+    {
+        "topic": "audio",
+        "names": ("whisper_transcribe", "batched_whisper", "speech_to_text", "podcast_index"),
+        "pip": ("openai-whisper==20240930", "torch==2.5.1", "ffmpeg-python", "librosa==0.10.2"),
+        "models": ("openai/whisper-large-v3", "openai/whisper-small", "distil-whisper/distil-large-v3"),
+        "cls": "Transcriber",
+        "method": "transcribe",
+        "arg": ("audio_url", "str"),
+    },
+    {
+        "topic": "embeddings",
+        "names": ("embed_corpus", "text_embeddings", "vector_index", "rerank_batch"),
+        "pip": ("sentence-transformers==3.3.1", "torch==2.5.1", "faiss-cpu==1.9.0", "numpy<2"),
+        "models": ("BAAI/bge-small-en-v1.5", "intfloat/e5-large-v2", "nomic-ai/nomic-embed-text-v1.5"),
+        "cls": "Embedder",
+        "method": "embed",
+        "arg": ("texts", "slist"),
+    },
+    {
+        "topic": "batch-jobs",
+        "names": ("batch_inference", "video_processing", "protein_folding", "ocr_pipeline"),
+        "pip": ("torch==2.5.1", "numpy<2", "pandas==2.2.3", "pyarrow==18.0.0", "tqdm"),
+        "models": ("facebook/esmfold_v1", "microsoft/trocr-base-printed", "facebook/detr-resnet-50"),
+        "cls": "Worker",
+        "method": "process",
+        "arg": ("batch_id", "int"),
+    },
 )
-TOPIC_DIRS = ("01_getting_started", "03_scaling_out", "05_scheduling", "06_gpu_and_ml", "07_web_endpoints",
-              "08_advanced", "09_job_queues", "10_integrations", "11_notebooks", "13_sandboxes")
+TOPIC_DIRS = (
+    "01_getting_started",
+    "03_scaling_out",
+    "05_scheduling",
+    "06_gpu_and_ml",
+    "07_web_endpoints",
+    "08_advanced",
+    "09_job_queues",
+    "10_integrations",
+    "11_notebooks",
+    "13_sandboxes",
+)
 
 
 @dataclass
@@ -1275,9 +1928,14 @@ class ModalGen:
             marks.append((kind, detail, len(out) - 1 if index is None else index))
 
         script = r.choice(dom["names"])
-        out += [f'"""{script.replace("_", " ").capitalize()} on Modal: {py.words(4, 10)}.', "",
-                f"Run it with `modal run {script}.py`, or deploy it with `modal deploy {script}.py`.",
-                f"{py.words(6, 18).capitalize()}.", '"""', ""]
+        out += [
+            f'"""{script.replace("_", " ").capitalize()} on Modal: {py.words(4, 10)}.',
+            "",
+            f"Run it with `modal run {script}.py`, or deploy it with `modal deploy {script}.py`.",
+            f"{py.words(6, 18).capitalize()}.",
+            '"""',
+            "",
+        ]
         if r.random() < 0.4:
             out += ["from __future__ import annotations", ""]
         imports_at = len(out)
@@ -1288,8 +1946,13 @@ class ModalGen:
 
         def timeout_expr() -> str:
             if minutes_style:
-                return r.choice((f"{r.randint(5, 60)} * MINUTES", f"{r.randint(1, 12)} * HOURS",
-                                 f"{r.choice((10, 15, 20, 30, 45))} * MINUTES"))
+                return r.choice(
+                    (
+                        f"{r.randint(5, 60)} * MINUTES",
+                        f"{r.randint(1, 12)} * HOURS",
+                        f"{r.choice((10, 15, 20, 30, 45))} * MINUTES",
+                    )
+                )
             return str(r.choice((600, 900, 1200, 1800, 3600, 7200, 14400)))
 
         # GPU constants, in the shapes real code uses (modal-facts.md: "How real code writes gpu=")
@@ -1311,8 +1974,10 @@ class ModalGen:
             out.append(f'GPU_CONFIG = f"{r.choice(("H100", "A100-80GB", "L40S", "H100!"))}:{{N_GPU}}"')
             gpu_ref = "GPU_CONFIG"
         elif style < 0.67:
-            out.append(f'GPU_FALLBACKS = ["{r.choice(("H100", "H200", "B200"))}", '
-                       f'"{r.choice(("A100-80GB", "A100-80GB:2", "L40S"))}"]')
+            out.append(
+                f'GPU_FALLBACKS = ["{r.choice(("H100", "H200", "B200"))}", '
+                f'"{r.choice(("A100-80GB", "A100-80GB:2", "L40S"))}"]'
+            )
             gpu_ref = "GPU_FALLBACKS"
         model = r.choice(dom["models"])
         out.append(f'MODEL_NAME = "{model}"')
@@ -1329,8 +1994,10 @@ class ModalGen:
         elif r.random() < 0.7:
             out.append(f'app = modal.App("example-{app_name}")')
         else:
-            out.append(f'app = modal.App(name="{app_name}-{r.randint(1, 99)}", '
-                       f'secrets=[modal.Secret.from_name("{r.choice(("huggingface-secret", "wandb", "openai"))}")])')
+            out.append(
+                f'app = modal.App(name="{app_name}-{r.randint(1, 99)}", '
+                f'secrets=[modal.Secret.from_name("{r.choice(("huggingface-secret", "wandb", "openai"))}")])'
+            )
         out.append("")
 
         # the image: a builder chain
@@ -1339,8 +2006,10 @@ class ModalGen:
         if r.random() < 0.6:
             out.append(f'    modal.Image.debian_slim(python_version="{r.choice(("3.10", "3.11", "3.12"))}")')
         else:
-            out.append(f'    modal.Image.from_registry("nvidia/cuda:{r.choice(("12.4.0", "12.1.1", "12.6.2"))}'
-                       f'-devel-ubuntu22.04", add_python="3.11")')
+            out.append(
+                f'    modal.Image.from_registry("nvidia/cuda:{r.choice(("12.4.0", "12.1.1", "12.6.2"))}'
+                f'-devel-ubuntu22.04", add_python="3.11")'
+            )
         if r.random() < 0.5:
             apt = r.sample(("git", "ffmpeg", "wget", "libgl1", "build-essential", "curl"), r.randint(1, 3))
             out.append("    .apt_install(" + ", ".join(f'"{p}"' for p in apt) + ")")
@@ -1355,7 +2024,7 @@ class ModalGen:
             out.append("    )")
         out.append(f'    .env({{"HF_HUB_ENABLE_HF_TRANSFER": "1", "{py.const_name()}": "{r.randint(0, 9)}"}})')
         if r.random() < 0.3:
-            out.append('    .run_commands("python -c \'import torch; print(torch.__version__)\'")')
+            out.append("    .run_commands(\"python -c 'import torch; print(torch.__version__)'\")")
         out.append(")")
         out.append("")
         volume = r.random() < 0.6
@@ -1387,8 +2056,15 @@ class ModalGen:
             if kind == "gpu-count":
                 return f'"{r.choice(BAD_COUNTS)}"'
             if kind == "gpu-object":
-                return r.choice(('modal.gpu.A100(size="80GB")', "modal.gpu.H100(count=2)",
-                                 'modal.gpu.A100(size="40GB", count=2)', "modal.gpu.A10G()", "modal.gpu.L40S()"))
+                return r.choice(
+                    (
+                        'modal.gpu.A100(size="80GB")',
+                        "modal.gpu.H100(count=2)",
+                        'modal.gpu.A100(size="40GB", count=2)',
+                        "modal.gpu.A10G()",
+                        "modal.gpu.L40S()",
+                    )
+                )
             roll = r.random()
             if gpu_ref and roll < 0.6:
                 return gpu_ref
@@ -1419,8 +2095,15 @@ class ModalGen:
             if volume:
                 parts.append("volumes={CACHE_DIR: volume}")
             if kind == "removed-kwarg":
-                kw = r.choice(("container_idle_timeout=300", "keep_warm=1", "concurrency_limit=10",
-                               "allow_concurrent_inputs=20", f"container_idle_timeout={r.choice((60, 120, 600))}"))
+                kw = r.choice(
+                    (
+                        "container_idle_timeout=300",
+                        "keep_warm=1",
+                        "concurrency_limit=10",
+                        "allow_concurrent_inputs=20",
+                        f"container_idle_timeout={r.choice((60, 120, 600))}",
+                    )
+                )
                 parts.append(kw)
                 detail = kw
             elif r.random() < 0.4:
@@ -1460,8 +2143,12 @@ class ModalGen:
             out.append(f'    """{py.words(3, 9).capitalize()} on the {"GPU" if i in gpu_funcs else "CPU"}."""')
             out.append("    start = time.monotonic()")
             if i in gpu_funcs:
-                out += ["    import torch", "", '    device = torch.device("cuda")',
-                        '    logger.info("running on %s", torch.cuda.get_device_name(device))']
+                out += [
+                    "    import torch",
+                    "",
+                    '    device = torch.device("cuda")',
+                    '    logger.info("running on %s", torch.cuda.get_device_name(device))',
+                ]
             s = Scope()
             s.add(argname, argtyp)
             s.add("start", "float")
@@ -1482,13 +2169,21 @@ class ModalGen:
             out.append(f'    model_id: str = modal.parameter(default="{model}")')
             out.append("")
             out.append(f"    @modal.enter({'snap=True' if r.random() < 0.15 else ''})")
-            out += ["    def load(self) -> None:", "        import torch", "", '        self.device = "cuda"',
-                    f"        self.{py.noun()}_count = {py.int_lit()}",
-                    f'        logger.info("loaded %s in %.1fs", self.model_id, {py.float_lit()})', ""]
+            out += [
+                "    def load(self) -> None:",
+                "        import torch",
+                "",
+                '        self.device = "cuda"',
+                f"        self.{py.noun()}_count = {py.int_lit()}",
+                f'        logger.info("loaded %s in %.1fs", self.model_id, {py.float_lit()})',
+                "",
+            ]
             argname, argtyp = dom["arg"]
             out.append("    @modal.method()")
-            out.append(f"    def {dom['method']}(self, {argname}: {RETURN_ANN[argtyp]}, "
-                       f"max_tokens: int = {r.choice((128, 256, 512, 1024))}) -> str:")
+            out.append(
+                f"    def {dom['method']}(self, {argname}: {RETURN_ANN[argtyp]}, "
+                f"max_tokens: int = {r.choice((128, 256, 512, 1024))}) -> str:"
+            )
             s = Scope()
             s.add(argname, argtyp)
             s.add("max_tokens", "int")
@@ -1499,16 +2194,22 @@ class ModalGen:
             out.append(f"        return {result}")
             out.append("")
             if r.random() < 0.4:
-                out += ["    @modal.exit()", "    def shutdown(self) -> None:",
-                        f'        logger.info("{py.words(2, 5)}")', ""]
+                out += [
+                    "    @modal.exit()",
+                    "    def shutdown(self) -> None:",
+                    f'        logger.info("{py.words(2, 5)}")',
+                    "",
+                ]
             out.append("")
 
         # a few more Modal call sites
         if mistake == "sandbox-list" or r.random() < 0.2:
             g = '["H100", "A100-80GB"]' if mistake == "sandbox-list" else f'"{r.choice(("T4", "L4", "A10G"))}"'
             out.append(f"def {py.func_name()}(code: str) -> str:")
-            out.append(f'    sb = modal.Sandbox.create("python", "-c", code, image=image, app={app_var}, '
-                       f"gpu={g}, timeout={r.choice((300, 600, 1200))})")
+            out.append(
+                f'    sb = modal.Sandbox.create("python", "-c", code, image=image, app={app_var}, '
+                f"gpu={g}, timeout={r.choice((300, 600, 1200))})"
+            )
             if mistake == "sandbox-list":
                 note("list-not-allowed", f"Sandbox.create(gpu={g})")
             out += ["    sb.wait()", "    return sb.stdout.read()", "", ""]
@@ -1570,9 +2271,24 @@ class ModalGen:
         return ModalFile(text, mistakes)
 
 
-MISTAKE_KINDS = ("gpu-typo", "gpu-count", "missing-timeout", "removed-kwarg", "gpu-object", "gpu-typo",
-                 "removed-kwarg", "missing-timeout", "timeout-range", "stub", "web-endpoint",
-                 "sandbox-list", "with-options-list", "image-gpu-list", "gpu-count", "gpu-object")
+MISTAKE_KINDS = (
+    "gpu-typo",
+    "gpu-count",
+    "missing-timeout",
+    "removed-kwarg",
+    "gpu-object",
+    "gpu-typo",
+    "removed-kwarg",
+    "missing-timeout",
+    "timeout-range",
+    "stub",
+    "web-endpoint",
+    "sandbox-list",
+    "with-options-list",
+    "image-gpu-list",
+    "gpu-count",
+    "gpu-object",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1629,10 +2345,16 @@ class TreeStats:
     cpu: float = 0.0  # seconds spent rendering, summed over processes
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "bytes": self.bytes, "sha256": self.digest.hexdigest(),
-                "modal_files": self.modal_files,
-                "noise_files": self.noise_files, "torch_files": self.torch_files,
-                "mistake_files": len({m["path"] for m in self.mistakes}), "mistakes": self.mistakes}
+        return {
+            "files": self.files,
+            "bytes": self.bytes,
+            "sha256": self.digest.hexdigest(),
+            "modal_files": self.modal_files,
+            "noise_files": self.noise_files,
+            "torch_files": self.torch_files,
+            "mistake_files": len({m["path"] for m in self.mistakes}),
+            "mistakes": self.mistakes,
+        }
 
 
 def mistake_plan(rng: random.Random, n: int) -> dict[int, str]:
@@ -1720,19 +2442,25 @@ def plan_mixed_tree(scale: float, seed: int) -> Iterator[FileSpec]:
             rel = f"{folder}/{stem}.py"
             files += 1
             if modal < files / MIXED_MODAL_EVERY - 0.5:
-                yield FileSpec(rel, "modal", modal_file_size(rng), rng.getrandbits(63),
-                               mistake=mistakes.get(modal, ""))
+                yield FileSpec(rel, "modal", modal_file_size(rng), rng.getrandbits(63), mistake=mistakes.get(modal, ""))
                 modal += 1
                 continue
             roll = rng.random()
             noise = ("gpu" if roll < NOISE_SHARE / 2 else "modal") if roll < NOISE_SHARE else ""
             torch = not is_tests and rng.random() < TORCH_SHARE
-            yield FileSpec(rel, "test" if is_tests else "module", mixed_file_size(rng), rng.getrandbits(63),
-                           torch=torch, noise=noise)
+            yield FileSpec(
+                rel,
+                "test" if is_tests else "module",
+                mixed_file_size(rng),
+                rng.getrandbits(63),
+                torch=torch,
+                noise=noise,
+            )
 
 
-def build_tree(root: Path, specs: Iterator[FileSpec], target_bytes: int, pool: ProcessPoolExecutor | None,
-               batch: int = 64) -> TreeStats:
+def build_tree(
+    root: Path, specs: Iterator[FileSpec], target_bytes: int, pool: ProcessPoolExecutor | None, batch: int = 64
+) -> TreeStats:
     """Render planned files (in ``pool`` if given) and write them until ``target_bytes`` is reached.
 
     For a finite plan, pass target_bytes=0 to write every file. The stopping file depends only on
@@ -1745,7 +2473,7 @@ def build_tree(root: Path, specs: Iterator[FileSpec], target_bytes: int, pool: P
         if not chunk:
             break
         results = pool.map(render, chunk, chunksize=4) if pool is not None else map(render, chunk)
-        for spec, (text, mistakes, cpu) in zip(chunk, results):
+        for spec, (text, mistakes, cpu) in zip(chunk, results, strict=False):
             stats.cpu += cpu
             path = root / spec.rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -1809,15 +2537,14 @@ def self_check(out: Path, pool: ProcessPoolExecutor | None, *, full: bool = Fals
         every = 1 if full or tree == "modal" else 5
         chunks = [(paths[i::16], every) for i in range(16)]
         size = modal = 0
-        for bad, n_bytes, n_modal, seconds in (pool.map(check_files, chunks) if pool else map(check_files, chunks)):
+        for bad, n_bytes, n_modal, seconds in pool.map(check_files, chunks) if pool else map(check_files, chunks):
             cpu += seconds
             failures += bad
             size += n_bytes
             modal += n_modal
         sample = b"".join(Path(p).read_bytes() for p in paths[:: max(1, len(paths) // 300)])[:3_000_000]
         ratio = len(sample) / max(1, len(zlib.compress(sample, 6)))
-        result[tree] = {"files": len(paths), "bytes": size, "zlib_ratio": round(ratio, 2),
-                        "import_modal_files": modal}
+        result[tree] = {"files": len(paths), "bytes": size, "zlib_ratio": round(ratio, 2), "import_modal_files": modal}
     result["parse_failures"] = len(failures)
     result["check_seconds"] = round(time.perf_counter() - t0, 2)
     result["check_cpu_seconds"] = round(cpu, 2)
@@ -1835,17 +2562,26 @@ def load_manifest(out: Path) -> dict[str, Any] | None:
         return None
 
 
-def generate(out: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, *, check: bool = True,
-             force: bool = False, quiet: bool = False, jobs: int | None = None,
-             full_check: bool = False) -> dict[str, Any]:
+def generate(
+    out: Path,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    *,
+    check: bool = True,
+    force: bool = False,
+    quiet: bool = False,
+    jobs: int | None = None,
+    full_check: bool = False,
+) -> dict[str, Any]:
     """Write both trees and manifest.json into ``out``; return the manifest."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     out.mkdir(parents=True, exist_ok=True)
     existing = [out / t for t in ("modal", "mixed") if (out / t).exists()]
     if existing and load_manifest(out) is None and not force:
-        raise SystemExit(f"{out} holds modal/ or mixed/ but no {MANIFEST}: not a generated corpus; "
-                         "pass --force to overwrite")
+        raise SystemExit(
+            f"{out} holds modal/ or mixed/ but no {MANIFEST}: not a generated corpus; pass --force to overwrite"
+        )
     for path in existing:
         shutil.rmtree(path)
     (out / MANIFEST).unlink(missing_ok=True)
@@ -1861,35 +2597,48 @@ def generate(out: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, *, check: 
         t0 = time.perf_counter()
         modal_stats = build_tree(out / "modal", plan_modal_tree(scale, seed), 0, pool)
         t1 = time.perf_counter()
-        say(f"  modal/: {modal_stats.files} files, {modal_stats.bytes / 1e6:.2f} MB, "
-            f"{modal_stats.as_dict()['mistake_files']} with a mistake ({t1 - t0:.1f} s)")
+        say(
+            f"  modal/: {modal_stats.files} files, {modal_stats.bytes / 1e6:.2f} MB, "
+            f"{modal_stats.as_dict()['mistake_files']} with a mistake ({t1 - t0:.1f} s)"
+        )
         mixed_stats = build_tree(out / "mixed", plan_mixed_tree(scale, seed), int(MIXED_BYTES * scale), pool)
         t2 = time.perf_counter()
-        say(f"  mixed/: {mixed_stats.files} files, {mixed_stats.bytes / 1e6:.2f} MB, "
+        say(
+            f"  mixed/: {mixed_stats.files} files, {mixed_stats.bytes / 1e6:.2f} MB, "
             f"{mixed_stats.modal_files} Modal files ({mixed_stats.as_dict()['mistake_files']} with a mistake), "
             f"{mixed_stats.noise_files} gpu/modal look-alikes, {mixed_stats.torch_files} import torch "
-            f"({t2 - t1:.1f} s)")
+            f"({t2 - t1:.1f} s)"
+        )
         manifest: dict[str, Any] = {
-            "generator_version": GENERATOR_VERSION, "seed": seed, "scale": scale,
+            "generator_version": GENERATOR_VERSION,
+            "seed": seed,
+            "scale": scale,
             "generated_seconds": round(t2 - t0, 2),
             "trees": {"modal": modal_stats.as_dict(), "mixed": mixed_stats.as_dict()},
         }
         cpu = modal_stats.cpu + mixed_stats.cpu
         manifest["generated_cpu_seconds"] = round(cpu, 2)
         load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
-        say(f"generated {(modal_stats.bytes + mixed_stats.bytes) / 1e6:.1f} MB in "
+        say(
+            f"generated {(modal_stats.bytes + mixed_stats.bytes) / 1e6:.1f} MB in "
             f"{modal_stats.files + mixed_stats.files} files in {t2 - t0:.1f} s "
-            f"({cpu:.1f} s CPU in {jobs} process{'es' if jobs > 1 else ''}{load})")
+            f"({cpu:.1f} s CPU in {jobs} process{'es' if jobs > 1 else ''}{load})"
+        )
         if check:
             chk = self_check(out, pool, full=full_check)
             manifest["check"] = chk
             for tree in ("modal", "mixed"):
                 c = chk[tree]
-                say(f"  check {tree}/: {c['files']} files, {c['bytes'] / 1e6:.2f} MB, "
-                    f"{c['import_modal_files']} with `import modal`, zlib ratio {c['zlib_ratio']}")
+                say(
+                    f"  check {tree}/: {c['files']} files, {c['bytes'] / 1e6:.2f} MB, "
+                    f"{c['import_modal_files']} with `import modal`, zlib ratio {c['zlib_ratio']}"
+                )
             how = "all compiled" if full_check else "1 in 5 mixed files compiled"
-            verdict = (f"every file parses as Python 3.10 ({how})" if chk["parse_failures"] == 0
-                       else f"{chk['parse_failures']} INVALID files")
+            verdict = (
+                f"every file parses as Python 3.10 ({how})"
+                if chk["parse_failures"] == 0
+                else f"{chk['parse_failures']} INVALID files"
+            )
             say(f"  check: {verdict} ({chk['check_seconds']} s, {chk['check_cpu_seconds']} s CPU)")
     finally:
         if pool is not None:
@@ -1902,19 +2651,32 @@ def generate(out: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, *, check: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT,
-                    help=f"output folder (default: {DEFAULT_OUT})")
+    ap.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     ap.add_argument("--scale", type=float, default=1.0, help="shrink or grow both trees (default 1.0)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    ap.add_argument("--jobs", type=int, default=None,
-                    help="processes to render files with (default: all cores; the output does not depend on it)")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="processes to render files with (default: all cores; the output does not depend on it)",
+    )
     ap.add_argument("--no-check", action="store_true", help="skip the ast.parse/compile self-check")
-    ap.add_argument("--full-check", action="store_true",
-                    help="compile every file in the self-check (default: every Modal file, 1 mixed file in 5)")
+    ap.add_argument(
+        "--full-check",
+        action="store_true",
+        help="compile every file in the self-check (default: every Modal file, 1 mixed file in 5)",
+    )
     ap.add_argument("--force", action="store_true", help="overwrite modal/ and mixed/ even without a manifest")
     args = ap.parse_args(argv)
-    generate(args.out, args.scale, args.seed, check=not args.no_check, force=args.force, jobs=args.jobs,
-             full_check=args.full_check)
+    generate(
+        args.out,
+        args.scale,
+        args.seed,
+        check=not args.no_check,
+        force=args.force,
+        jobs=args.jobs,
+        full_check=args.full_check,
+    )
     return 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "mypy" / "cross_module"
 TARGET = "gpuproj"
-PLUGIN_LINE = "plugins = modal_gpu_lint.mypy_plugin\n"
+PLUGIN_LINE = "plugins = modal_gpu_lint.doors.mypy_plugin\n"
 
 
 Timing = tuple[float, float]  # (wall seconds, CPU seconds)
@@ -83,15 +83,17 @@ def main() -> None:
         without_plugin = workdir / "mypy-without-plugin.ini"
         without_plugin.write_text(text.replace(PLUGIN_LINE, ""), encoding="utf-8")
 
-        rows = [("without plugin", measure(workdir, without_plugin, args.runs)),
-                ("with plugin", measure(workdir, with_plugin, args.runs))]
+        rows = [
+            ("without plugin", measure(workdir, without_plugin, args.runs)),
+            ("with plugin", measure(workdir, with_plugin, args.runs)),
+        ]
     print(f"mypy {TARGET} (tests/fixtures/mypy/cross_module), median of {args.runs} runs, seconds (wall / CPU)")
     print(f"{'':16}{'cold cache':>16}{'warm cache':>16}")
     print(f"{'':16}{'wall':>8}{'CPU':>8}{'wall':>8}{'CPU':>8}{'plugin errors':>15}")
     for label, (cold, warm, errors) in rows:
         print(f"{label:16}{cold[0]:8.2f}{cold[1]:8.2f}{warm[0]:8.2f}{warm[1]:8.2f}{errors:15d}")
     (_, (cold_a, warm_a, _)), (_, (cold_b, warm_b, _)) = rows
-    deltas = [b - a for pair in ((cold_a, cold_b), (warm_a, warm_b)) for a, b in zip(*pair)]
+    deltas = [b - a for pair in ((cold_a, cold_b), (warm_a, warm_b)) for a, b in zip(*pair, strict=False)]
     print(f"{'plugin cost':16}" + "".join(f"{d:+8.2f}" for d in deltas))
 
 

@@ -27,6 +27,7 @@ Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -48,7 +49,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-import make_corpus  # noqa: E402  (a sibling script, not a package)
+import make_corpus  # noqa: E402  (a sibling script, found through the path set just above)
 
 CACHE_DIR_NAME = ".modal-gpu-lint-cache"
 TREES = ("modal", "mixed")
@@ -131,8 +132,15 @@ def probe(argv: list[str], env: dict[str, str] | None = None, timeout: float = 1
 
 def _probe(argv: list[str], env: dict[str, str] | None, timeout: float) -> tuple[bool, str]:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              check=False, env={**os.environ, **(env or {})})
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     text = (proc.stdout + proc.stderr).strip()
@@ -149,8 +157,10 @@ def tail(text: str, n: int = 1200) -> str:
 def python_with(module: str, dirs: Sequence[Path]) -> tuple[str, str] | None:
     """An interpreter that can import ``module`` (this one first), with the module's version."""
     pythons = [sys.executable] + [p for d in dirs[1:] for p in candidates("python3", [d])]
-    code = (f"import {module}, importlib.metadata as m, sys; "
-            f"print({module!r}, m.version({module!r}) if {module!r} != 'ast' else sys.version.split()[0])")
+    code = (
+        f"import {module}, importlib.metadata as m, sys; "
+        f"print({module!r}, m.version({module!r}) if {module!r} != 'ast' else sys.version.split()[0])"
+    )
     for py in dict.fromkeys(pythons):
         ok, out = probe([py, "-c", code])
         if ok:
@@ -163,8 +173,9 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
     tools: list[Tool] = []
     skipped: dict[str, str] = {}
 
-    def first_working(name: str, version_args: Sequence[str] = ("--version",),
-                      rank: Callable[[str], int | None] | None = None) -> tuple[str, str] | str:
+    def first_working(
+        name: str, version_args: Sequence[str] = ("--version",), rank: Callable[[str], int | None] | None = None
+    ) -> tuple[str, str] | str:
         """(path, version) of the first candidate that answers, best ``rank`` (of its version
         text; None = unusable) first; else the reason why none would do."""
         found = candidates(name, dirs)
@@ -211,8 +222,17 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
                 skipped[key] = mgl
                 continue
             cold = key == "mgl-cold"
-            tools.append(Tool(key, [*mgl_argv, *(["--no-cache"] if cold else []), "{tree}"], mgl[0], mgl[1],
-                              env=mgl_env, cold_cache=cold, prime=not cold))
+            tools.append(
+                Tool(
+                    key,
+                    [*mgl_argv, *(["--no-cache"] if cold else []), "{tree}"],
+                    mgl[0],
+                    mgl[1],
+                    env=mgl_env,
+                    cold_cache=cold,
+                    prime=not cold,
+                )
+            )
         elif key in ("torchfix", "ruff"):
             found = first_working(key)
             if isinstance(found, str):
@@ -237,8 +257,14 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
                 skipped[key] = found
                 continue
             extras = extra_plugins(found[1])
-            note = (f"this flake8 also runs the plugins {', '.join(extras)} (no flake8 without plugins was found; "
-                    "install one in its own venv and pass --peers-bin)") if extras else ""
+            note = (
+                (
+                    f"this flake8 also runs the plugins {', '.join(extras)} (no flake8 without plugins was found; "
+                    "install one in its own venv and pass --peers-bin)"
+                )
+                if extras
+                else ""
+            )
             tools.append(Tool(key, [found[0], "{tree}"], found[0], found[1], note=note))
         elif key == "flake8-mgl":
             found = first_working("flake8", rank=lambda v: len(extra_plugins(v)) if has_mgl_plugin(v) else None)
@@ -252,8 +278,11 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
                 skipped[key] = f"no Python interpreter here can import {key}"
                 continue
             script = LIBCST_SCRIPT if key == "libcst" else AST_SCRIPT
-            tools.append(Tool(key, [found_py[0], "-c", script, "{tree}"], found_py[0], found_py[1],
-                              note="parse only, one process"))
+            tools.append(
+                Tool(
+                    key, [found_py[0], "-c", script, "{tree}"], found_py[0], found_py[1], note="parse only, one process"
+                )
+            )
     return tools, skipped
 
 
@@ -302,8 +331,9 @@ def _gnu_time() -> str | None:
         return None
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as fh:
         try:
-            proc = subprocess.run([exe, "-f", "%M", "-o", fh.name, "true"], capture_output=True, timeout=30,
-                                  check=False)
+            proc = subprocess.run(
+                [exe, "-f", "%M", "-o", fh.name, "true"], capture_output=True, timeout=30, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         ok = proc.returncode == 0 and fh.read().strip().isdigit()
@@ -311,8 +341,13 @@ def _gnu_time() -> str | None:
 
 
 GNU_TIME = _gnu_time()
-RSS_SOURCE = ("GNU time %M" if GNU_TIME else "sampled VmHWM from /proc" if HAVE_PROC
-              else "os.wait4 ru_maxrss (includes the runner's own RSS as a floor)")
+RSS_SOURCE = (
+    "GNU time %M"
+    if GNU_TIME
+    else "sampled VmHWM from /proc"
+    if HAVE_PROC
+    else "os.wait4 ru_maxrss (includes the runner's own RSS as a floor)"
+)
 
 
 def _children(pid: int) -> list[int]:
@@ -389,12 +424,22 @@ def tool_environment() -> dict[str, str]:
 
 def run_once(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Run:
     """Run one command to its end; measure wall and CPU time (os.wait4) and memory."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file,
+    ):
         full = [GNU_TIME, "-f", "%M", "-o", rss_file.name, *argv] if GNU_TIME else argv
         t0 = time.perf_counter()
-        proc = subprocess.Popen(full, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env={**tool_environment(), **env}, start_new_session=True)
+        proc = subprocess.Popen(
+            full,
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env={**tool_environment(), **env},
+            start_new_session=True,
+        )
         sampler = TreeSampler(proc.pid, skip_root=GNU_TIME is not None) if HAVE_PROC else None
         if sampler:
             sampler.start()
@@ -402,10 +447,8 @@ def run_once(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) ->
 
         def kill() -> None:
             timed_out.set()
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)  # the tool and the workers it started
-            except OSError:
-                pass
 
         timer = threading.Timer(timeout, kill)
         timer.start()
@@ -569,12 +612,19 @@ def fmt(value: float | None, spec: str = ".2f") -> str:
     return "-" if value is None or math.isnan(value) else format(value, spec)
 
 
-def table(name: str, info: dict[str, Any], tools: Sequence[Tool], results: dict[str, Result], runs: int,
-          tree: Path) -> list[str]:
-    lines = [(f"== {name}: {info['files']} files, {info['bytes'] / 1e6:.2f} MB ({tree}); "
-              f"median of {runs} run{'s' if runs != 1 else ''} ==")]
-    header = (f"{'tool':<12}{'median s':>10}{'min s':>9}{'max s':>9}{'cpu s':>9}{'RSS MB':>9}{'tree MB':>9}"
-              f"{'out lines':>11}{'vs mgl-cold':>13}")
+def table(
+    name: str, info: dict[str, Any], tools: Sequence[Tool], results: dict[str, Result], runs: int, tree: Path
+) -> list[str]:
+    lines = [
+        (
+            f"== {name}: {info['files']} files, {info['bytes'] / 1e6:.2f} MB ({tree}); "
+            f"median of {runs} run{'s' if runs != 1 else ''} =="
+        )
+    ]
+    header = (
+        f"{'tool':<12}{'median s':>10}{'min s':>9}{'max s':>9}{'cpu s':>9}{'RSS MB':>9}{'tree MB':>9}"
+        f"{'out lines':>11}{'vs mgl-cold':>13}"
+    )
     lines += [header, "-" * len(header)]
     base = results.get("mgl-cold")
     base_median = base.median if base else None
@@ -585,9 +635,11 @@ def table(name: str, info: dict[str, Any], tools: Sequence[Tool], results: dict[
             continue
         s = res.summary()
         ratio = f"{s['median_s'] / base_median:.1f}x" if base_median and s["median_s"] is not None else "-"
-        lines.append(f"{tool.key:<12}{fmt(s['median_s']):>10}{fmt(s['min_s']):>9}{fmt(s['max_s']):>9}"
-                     f"{fmt(s['cpu_median_s']):>9}{fmt(s['max_rss_mb'], '.0f'):>9}{fmt(s['tree_rss_mb'], '.0f'):>9}"
-                     f"{s['out_lines'] if s['out_lines'] is not None else '-':>11}{ratio:>13}")
+        lines.append(
+            f"{tool.key:<12}{fmt(s['median_s']):>10}{fmt(s['min_s']):>9}{fmt(s['max_s']):>9}"
+            f"{fmt(s['cpu_median_s']):>9}{fmt(s['max_rss_mb'], '.0f'):>9}{fmt(s['tree_rss_mb'], '.0f'):>9}"
+            f"{s['out_lines'] if s['out_lines'] is not None else '-':>11}{ratio:>13}"
+        )
     for tool in tools:
         res = results[tool.key]
         for note in ([tool.note] if tool.note else []) + res.notes:
@@ -631,8 +683,11 @@ def goals(name: str, results: dict[str, Result]) -> list[dict[str, Any]]:
     goal = f"warm run <= {WARM_FACTOR:g} x ruff cold + {WARM_SLACK} s"
     if warm is not None and ruff is not None:
         limit = WARM_FACTOR * ruff + WARM_SLACK
-        add(goal, warm <= limit,
-            f"mgl-warm {warm:.2f} s vs limit {WARM_FACTOR:g} x {ruff:.2f} + {WARM_SLACK} = {limit:.2f} s")
+        add(
+            goal,
+            warm <= limit,
+            f"mgl-warm {warm:.2f} s vs limit {WARM_FACTOR:g} x {ruff:.2f} + {WARM_SLACK} = {limit:.2f} s",
+        )
     else:
         add(goal, None, missing(("mgl-warm", warm), ("ruff", ruff)))
     if name == "mixed":
@@ -644,8 +699,9 @@ def goals(name: str, results: dict[str, Result]) -> list[dict[str, Any]]:
                 peaks[key] = peak
         if peaks:
             where = " (summed over the process tree)" if HAVE_PROC else ""
-            add(goal, max(peaks.values()) < RSS_LIMIT_MB,
-                ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + where)
+            add(
+                goal, max(peaks.values()) < RSS_LIMIT_MB, ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + where
+            )
         else:
             add(goal, None, "no modal-gpu-lint result")
     return out
@@ -699,24 +755,38 @@ def ensure_corpus(corpus: Path, scale: float, seed: int, regenerate: bool) -> di
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--runs", type=int, default=5, help="timed runs per tool and tree (default 5)")
     ap.add_argument("--scale", type=float, default=1.0, help="corpus scale, as make_corpus.py --scale (default 1.0)")
     ap.add_argument("--seed", type=int, default=make_corpus.DEFAULT_SEED, help="corpus seed")
-    ap.add_argument("--corpus", type=Path, default=make_corpus.DEFAULT_OUT,
-                    help=f"corpus folder (default {make_corpus.DEFAULT_OUT}); generated when missing or stale")
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=make_corpus.DEFAULT_OUT,
+        help=f"corpus folder (default {make_corpus.DEFAULT_OUT}); generated when missing or stale",
+    )
     ap.add_argument("--regenerate", action="store_true", help="generate the corpus even if it looks current")
     ap.add_argument("--only", help="comma-separated tools: mgl (= mgl-cold,mgl-warm), " + ", ".join(TOOL_KEYS))
     ap.add_argument("--trees", default=",".join(TREES), help="comma-separated trees (default: modal,mixed)")
-    ap.add_argument("--peers-bin", action="append", default=[], metavar="DIR",
-                    help="extra folder to look for executables in (after the one holding sys.executable, "
-                         "before PATH); may be repeated")
+    ap.add_argument(
+        "--peers-bin",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra folder to look for executables in (after the one holding sys.executable, "
+        "before PATH); may be repeated",
+    )
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed (default 1800)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write all results to FILE as JSON")
-    ap.add_argument("--modal-tree", type=Path, metavar="DIR",
-                    help="time this folder as the Modal-heavy tree instead of the generated one "
-                         "(e.g. a checkout of github.com/modal-labs/modal-examples)")
+    ap.add_argument(
+        "--modal-tree",
+        type=Path,
+        metavar="DIR",
+        help="time this folder as the Modal-heavy tree instead of the generated one "
+        "(e.g. a checkout of github.com/modal-labs/modal-examples)",
+    )
     args = ap.parse_args(argv)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
@@ -737,16 +807,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     cores = os.cpu_count() or 1
-    head = [f"modal-gpu-lint benchmark: {platform.platform()}, {cores} cores, Python {platform.python_version()}",
-            f"corpus: {corpus} (seed {args.seed}, scale {args.scale:g}); runs per tool: {args.runs}"]
+    head = [
+        f"modal-gpu-lint benchmark: {platform.platform()}, {cores} cores, Python {platform.python_version()}",
+        f"corpus: {corpus} (seed {args.seed}, scale {args.scale:g}); runs per tool: {args.runs}",
+    ]
     if args.modal_tree is not None:
         head.append(f"Modal-heavy tree: {paths['modal']} (given with --modal-tree)")
     if load is not None:
-        head.append(f"load average at start: {load:.2f}" + (
-            f"  (busy machine: other processes compete for the {cores} cores; numbers will be noisy)"
-            if load > 0.5 * cores else ""))
-    head.append(f"memory: RSS MB = largest process ({RSS_SOURCE}); tree MB = summed over the process tree"
-                + (" (sampled every 10 ms)" if HAVE_PROC else " (unavailable without /proc)"))
+        head.append(
+            f"load average at start: {load:.2f}"
+            + (
+                f"  (busy machine: other processes compete for the {cores} cores; numbers will be noisy)"
+                if load > 0.5 * cores
+                else ""
+            )
+        )
+    head.append(
+        f"memory: RSS MB = largest process ({RSS_SOURCE}); tree MB = summed over the process tree"
+        + (" (sampled every 10 ms)" if HAVE_PROC else " (unavailable without /proc)")
+    )
     head.append("tools:")
     for tool in tools:
         head.append(f"  {tool.key:<11} {tool.version or '?'}  [{tool.path}]")
@@ -755,11 +834,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(head), flush=True)
 
     report: dict[str, Any] = {
-        "machine": {"platform": platform.platform(), "cores": cores, "python": platform.python_version(),
-                    "load_average_start": load, "rss_source": RSS_SOURCE},
-        "corpus": {"path": str(corpus), "seed": args.seed, "scale": args.scale,
-                   "modal_tree": str(paths["modal"]),
-                   "trees": {t: {k: v for k, v in manifest["trees"][t].items() if k != "mistakes"} for t in TREES}},
+        "machine": {
+            "platform": platform.platform(),
+            "cores": cores,
+            "python": platform.python_version(),
+            "load_average_start": load,
+            "rss_source": RSS_SOURCE,
+        },
+        "corpus": {
+            "path": str(corpus),
+            "seed": args.seed,
+            "scale": args.scale,
+            "modal_tree": str(paths["modal"]),
+            "trees": {t: {k: v for k, v in manifest["trees"][t].items() if k != "mistakes"} for t in TREES},
+        },
         "runs": args.runs,
         "tools": {t.key: {"path": t.path, "version": t.version, "argv": t.argv, "note": t.note} for t in tools},
         "skipped": skipped,
@@ -771,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tree = paths[name]
         info = manifest["trees"][name]
         results = bench_tree(name, tree, tools, args.runs, args.timeout) if tools else {}
-        lines = [""] + table(name, info, tools, results, args.runs, tree)
+        lines = ["", *table(name, info, tools, results, args.runs, tree)]
         checks = goals(name, results)
         lines.append(f"goals on the {name} tree:")
         for g in checks:

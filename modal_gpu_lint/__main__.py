@@ -8,7 +8,7 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from .cli import main  # noqa: E402
+from modal_gpu_lint.doors.cli import main
 
 if __name__ == "__main__":  # not when a worker process started with 'spawn' imports this module
     sys.exit(main())

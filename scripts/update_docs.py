@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from modal_gpu_lint.rules import RULES, Rule
+from modal_gpu_lint.rules.registry import RULES, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report whether the docs are up to date")
     options = parser.parse_args(argv)
     rules = list(RULES.values())
-    wanted = {README: readme_with_table(README.read_text(encoding="utf-8"), rules_table(rules)), REFERENCE: rules_reference(rules)}
+    wanted = {
+        README: readme_with_table(README.read_text(encoding="utf-8"), rules_table(rules)),
+        REFERENCE: rules_reference(rules),
+    }
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
     if options.check:
         for path in stale:

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis_profiles
 import pytest
 
-import hypothesis_profiles
-from modal_gpu_lint.nesting import ensure_recursion_limit
+from modal_gpu_lint.analysis.nesting import ensure_recursion_limit
 
 HYPOTHESIS_PROFILE = hypothesis_profiles.load()  # dev, ci (CI=true) or long: see tests/hypothesis_profiles.py
 ensure_recursion_limit()  # as the engine does on first parse; set up front so Hypothesis does not warn

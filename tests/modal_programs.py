@@ -34,12 +34,26 @@ class Case:
 
 
 VALID = [
-    Case('"T4"', single=()), Case('"L4:2"', single=()), Case('"A10"', single=()), Case('"A10:4"', single=()),
-    Case('"L40S"', single=()), Case('"A100"', single=()), Case('"A100-40GB:2"', single=()),
-    Case('"A100-80GB"', single=()), Case('"H100"', single=()), Case('"H100!"', single=()),
-    Case('"H100:8"', single=()), Case('"H100!:8"', single=()), Case('"H200"', single=()), Case('"B200+"', single=()),
-    Case('"B300:8"', single=()), Case('"any"', single=()), Case('"RTX-PRO-6000:4"', single=()),
-    Case('"h100"', single=()), Case('"a10g"', single=()), Case("'L4'", single=()),  # valid spellings (MGL009 is off)
+    Case('"T4"', single=()),
+    Case('"L4:2"', single=()),
+    Case('"A10"', single=()),
+    Case('"A10:4"', single=()),
+    Case('"L40S"', single=()),
+    Case('"A100"', single=()),
+    Case('"A100-40GB:2"', single=()),
+    Case('"A100-80GB"', single=()),
+    Case('"H100"', single=()),
+    Case('"H100!"', single=()),
+    Case('"H100:8"', single=()),
+    Case('"H100!:8"', single=()),
+    Case('"H200"', single=()),
+    Case('"B200+"', single=()),
+    Case('"B300:8"', single=()),
+    Case('"any"', single=()),
+    Case('"RTX-PRO-6000:4"', single=()),
+    Case('"h100"', single=()),
+    Case('"a10g"', single=()),
+    Case("'L4'", single=()),  # valid spellings (MGL009 is off)
     Case('["H100", "A100-80GB"]', single=(("MGL006", None),)),
     Case('["H100!", "H200", "A100-80GB:2"]', single=(("MGL006", None),)),
     Case("None", single=(), requests_gpu=False),
@@ -80,7 +94,11 @@ REMOVED_KEYWORDS = [
     ("max_inputs=1", "MGL205"),
     ("allow_concurrent_inputs=8", "MGL202"),
 ]
-RENAMED_TO = {"keep_warm": "min_containers", "concurrency_limit": "max_containers", "container_idle_timeout": "scaledown_window"}
+RENAMED_TO = {
+    "keep_warm": "min_containers",
+    "concurrency_limit": "max_containers",
+    "container_idle_timeout": "scaledown_window",
+}
 HARMLESS_KEYWORDS = ["image=image", "memory=1024", "retries=2", "min_containers=1", "max_containers=3", "cpu=2.0"]
 
 # Statements that mention GPUs but are not Modal calls: never a finding.
@@ -92,13 +110,18 @@ DECOYS = [
     '# gpu="A100-80G" in a comment, keep_warm=1 too',
 ]
 DECOY_BLOCKS = [
-    ['def helper_{n}(gpu="A100-80G", timeout=None):', '{i}return gpu, timeout'],
+    ['def helper_{n}(gpu="A100-80G", timeout=None):', "{i}return gpu, timeout"],
     ['@registry.function(gpu="A100-80G", keep_warm=1)', "def not_modal_{n}():", "{i}return {n}"],
     ['registry.function(gpu=["H100", "H100"])(print)'],
 ]
 BLOCK_OPENERS = [
-    "if FLAG:", "for _i{n} in range(1):", "while False:", "with contextlib.nullcontext():",
-    "try:", "def factory_{n}():", "class Holder{n}:",
+    "if FLAG:",
+    "for _i{n} in range(1):",
+    "while False:",
+    "with contextlib.nullcontext():",
+    "try:",
+    "def factory_{n}():",
+    "class Holder{n}:",
 ]
 
 
@@ -205,7 +228,9 @@ def programs(draw: st.DrawFn) -> Program:
         if unit_spec["through_constant"]:
             constants[index] = f"GPU_{index}"
             case: Case = unit_spec["case"]
-            edited = case.reported_at_value or (_is_string(case) and any(fix for _, fix in case.codes + (case.single or ())))
+            edited = case.reported_at_value or (
+                _is_string(case) and any(fix for _, fix in case.codes + (case.single or ()))
+            )
             row = w.line(0, f"GPU_{index} = {case.source.format(m=m)}", keep=not edited)
             if case.reported_at_value:  # `modal.gpu.X()` is reported where it is written
                 for code, fix in case.codes:
@@ -230,7 +255,7 @@ def programs(draw: st.DrawFn) -> Program:
     _filler(draw, w, 0, serial)
     text = "\n".join(w.lines) + "\n"
     program = Program(text, draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans()), w.plants)
-    program.kept = [line for line, keep in zip(w.lines, w.kept) if keep]
+    program.kept = [line for line, keep in zip(w.lines, w.kept, strict=False) if keep]
     return program
 
 
@@ -273,7 +298,14 @@ def _noqa(draw: st.DrawFn, w: _Writer, row: int) -> str:
 
 
 def _write_unit(
-    draw: st.DrawFn, w: _Writer, depth: int, spec: dict[str, object], constant: str | None, m: str, app: str, serial: object
+    draw: st.DrawFn,
+    w: _Writer,
+    depth: int,
+    spec: dict[str, object],
+    constant: str | None,
+    m: str,
+    app: str,
+    serial: object,
 ) -> None:
     kind = str(spec["kind"])
     case = spec["case"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import libcst as cst
 from hypothesis import strategies as st
 
-from modal_gpu_lint.catalog import Catalog, default_catalog
-from modal_gpu_lint.values import UNKNOWN, GpuObject, ListValue, OtherValue, Value
+from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, ListValue, OtherValue, Value
+from modal_gpu_lint.facts.catalog import Catalog, default_catalog
 
 CATALOG = default_catalog()
 
@@ -22,9 +22,28 @@ TYPE_NAMES = sorted(
     | {alias for t in CATALOG.types for alias in t.aliases}
     | set(CATALOG.removed)
     | {
-        "A100-80G", "A100 80GB", "a100_80gb", "Nvidia T4", "NVIDIA H100", "Tesla T4", "RTX 4090",
-        "H100-80GB", "H100 SXM", "V100", "K80", "A10G-24GB", "L40", "B200-192GB", "MI300X", "gpu",
-        "", " ", "-", "ß", "İ", "ﬁ",
+        "A100-80G",
+        "A100 80GB",
+        "a100_80gb",
+        "Nvidia T4",
+        "NVIDIA H100",
+        "Tesla T4",
+        "RTX 4090",
+        "H100-80GB",
+        "H100 SXM",
+        "V100",
+        "K80",
+        "A10G-24GB",
+        "L40",
+        "B200-192GB",
+        "MI300X",
+        "gpu",
+        "",
+        " ",
+        "-",
+        "ß",
+        "İ",
+        "ﬁ",
     }
 )
 SUFFIXES = ["", "!", "+", "!!", "+!", "!+"]
@@ -34,11 +53,45 @@ SUFFIXES = ["", "!", "+", "!!", "+!", "!+"]
 # colon, non-decimal digits such as '²' and 'Ⅷ', trailing suffixes, hex prefixes).
 COUNT_PIECES = [
     *"0123456789",
-    "8", "16", "0", "00", "1", "4294967296", "99999999999999999999",
-    "+", "-", "_", "__", " ", "\t", "\n", "\u00a0", "\u2003", "\u3000",
-    "٣", "３", "߁", "𝟖", "੭",  # Arabic-Indic, fullwidth, NKo, mathematical bold, Gurmukhi digits
-    "²", "Ⅷ", "½",  # digits to str.isdigit() or isnumeric(), not to int()
-    "x", "e", ".", ",", ":", "!", "+8", "0x", "0b1", "two", "inf", "nan", "1e3", "\x00",
+    "8",
+    "16",
+    "0",
+    "00",
+    "1",
+    "4294967296",
+    "99999999999999999999",
+    "+",
+    "-",
+    "_",
+    "__",
+    " ",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u2003",
+    "\u3000",
+    "٣",
+    "３",  # noqa: RUF001  (look-alike digits are the point of this list)
+    "߁",
+    "𝟖",  # noqa: RUF001
+    "੭",  # Arabic-Indic, fullwidth, NKo, mathematical bold, Gurmukhi digits
+    "²",
+    "Ⅷ",
+    "½",  # digits to str.isdigit() or isnumeric(), not to int()
+    "x",
+    "e",
+    ".",
+    ",",
+    ":",
+    "!",
+    "+8",
+    "0x",
+    "0b1",
+    "two",
+    "inf",
+    "nan",
+    "1e3",
+    "\x00",
 ]
 
 
@@ -46,7 +99,7 @@ COUNT_PIECES = [
 def random_case(draw: st.DrawFn, text: str) -> str:
     """`text` with each letter upper- or lower-cased at random."""
     flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
-    return "".join(c.upper() if flip else c.lower() for c, flip in zip(text, flips))
+    return "".join(c.upper() if flip else c.lower() for c, flip in zip(text, flips, strict=False))
 
 
 def count_texts() -> st.SearchStrategy[str]:

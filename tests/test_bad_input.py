@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cli
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes
 
 GOOD = b'import modal\n\napp = modal.App("good")\n\n\n@app.function(gpu="A10:8", timeout=60)\ndef f() -> None: ...\n'
 GOOD_FINDING = ("good.py", 6, 15, "MGL003")
@@ -50,7 +50,11 @@ def write(folder: Path, name: str, data: bytes) -> Path:
 # ---- files that cannot be read: reported, the rest still linted, exit 2 -------------------------
 def test_undecodable_bytes_name_file_row_column(tmp_path: Path) -> None:
     write(tmp_path, "good.py", GOOD)
-    write(tmp_path, "bad.py", b'import modal\napp = modal.App()\nX = "\xc3\xa9\xc3\xa9\xff"\n@app.function(gpu="T4")\ndef f(): ...\n')
+    write(
+        tmp_path,
+        "bad.py",
+        b'import modal\napp = modal.App()\nX = "\xc3\xa9\xc3\xa9\xff"\n@app.function(gpu="T4")\ndef f(): ...\n',
+    )
     result = lint(tmp_path)
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
@@ -61,7 +65,9 @@ def test_undecodable_bytes_name_file_row_column(tmp_path: Path) -> None:
 
 def test_syntax_error_names_file_row_column(tmp_path: Path) -> None:
     write(tmp_path, "good.py", GOOD)
-    write(tmp_path, "broken.py", b"import modal\napp = modal.App()\n\n@app.function(gpu='T4', timeout=60\ndef f(): ...\n")
+    write(
+        tmp_path, "broken.py", b"import modal\napp = modal.App()\n\n@app.function(gpu='T4', timeout=60\ndef f(): ...\n"
+    )
     result = lint(tmp_path)
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
@@ -79,7 +85,11 @@ def test_unterminated_string(tmp_path: Path) -> None:
 
 def test_nul_byte(tmp_path: Path) -> None:
     write(tmp_path, "good.py", GOOD)
-    write(tmp_path, "nul.py", b'import modal\napp = modal.App()\n@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\nx = "ab\x00"\n')
+    write(
+        tmp_path,
+        "nul.py",
+        b'import modal\napp = modal.App()\n@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\nx = "ab\x00"\n',
+    )
     result = lint(tmp_path, "nul.py", "good.py")
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
@@ -87,15 +97,22 @@ def test_nul_byte(tmp_path: Path) -> None:
 
 
 def test_unknown_encoding_cookie(tmp_path: Path) -> None:
-    write(tmp_path, "cookie.py", b'#!/usr/bin/env python\n# -*- coding: klingon -*-\nimport modal\napp = modal.App()\napp.function(gpu="T4")\n')
+    write(
+        tmp_path,
+        "cookie.py",
+        b'#!/usr/bin/env python\n# -*- coding: klingon -*-\nimport modal\napp = modal.App()\napp.function(gpu="T4")\n',
+    )
     result = lint(tmp_path, "cookie.py")
     assert result.returncode == 2
     (line,) = error_lines(result)
-    assert line.startswith("cookie.py:2:1: cannot decode: ") and "klingon" in line, line
+    assert line.startswith("cookie.py:2:1: cannot decode: "), line
+    assert "klingon" in line, line
 
 
 def test_bom_with_a_conflicting_cookie(tmp_path: Path) -> None:
-    write(tmp_path, "bom.py", b'\xef\xbb\xbf# coding: latin-1\nimport modal\napp = modal.App()\napp.function(gpu="T4")\n')
+    write(
+        tmp_path, "bom.py", b'\xef\xbb\xbf# coding: latin-1\nimport modal\napp = modal.App()\napp.function(gpu="T4")\n'
+    )
     result = lint(tmp_path, "bom.py")
     assert result.returncode == 2
     (line,) = error_lines(result)
@@ -139,7 +156,9 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     write(tmp_path, "empty.py", b"")
     result = lint(tmp_path)
-    assert result.returncode == 0 and json.loads(result.stdout) == [] and result.stderr == ""
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
+    assert result.stderr == ""
 
 
 def test_bom_and_utf8_cookie(tmp_path: Path) -> None:
@@ -150,7 +169,10 @@ def test_bom_and_utf8_cookie(tmp_path: Path) -> None:
 
 
 def test_latin1_cookie_columns_count_characters(tmp_path: Path) -> None:
-    source = '# -*- coding: latin-1 -*-\nimport modal\napp = modal.App("caf\xe9")\nX = "\xe9\xe9\xe9"; app.function(gpu="A10:8", timeout=60)(print)\n'
+    source = (
+        '# -*- coding: latin-1 -*-\nimport modal\napp = modal.App("caf\xe9")\n'
+        'X = "\xe9\xe9\xe9"; app.function(gpu="A10:8", timeout=60)(print)\n'
+    )
     write(tmp_path, "latin.py", source.encode("latin-1"))
     result = lint(tmp_path)
     assert result.returncode == 1, result.stderr
@@ -219,7 +241,11 @@ def test_symlink_loop_folder_named_py_and_special_files(tmp_path: Path) -> None:
     result = lint(tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stderr == ""
-    assert sorted(findings(result.stdout)) == [GOOD_FINDING, ("inner.py", 6, 15, "MGL003"), ("link.py", 6, 15, "MGL003")]
+    assert sorted(findings(result.stdout)) == [
+        GOOD_FINDING,
+        ("inner.py", 6, 15, "MGL003"),
+        ("link.py", 6, 15, "MGL003"),
+    ]
 
 
 def test_vcs_and_virtualenv_folders_are_skipped(tmp_path: Path) -> None:
@@ -249,14 +275,16 @@ def test_any_bytes_give_findings_or_an_error(tail: bytes) -> None:
     for data in (PREFIX + tail, tail, b"# coding: latin-1\n" + PREFIX + tail):
         result = lint_bytes("fuzz.py", data, SETTINGS)
         if result.error is not None:
-            assert result.error.path == "fuzz.py" and result.error.message
+            assert result.error.path == "fuzz.py"
+            assert result.error.message
             assert not result.diagnostics
         for d in result.diagnostics:
-            assert d.row >= 1 and d.column >= 1
+            assert d.row >= 1
+            assert d.column >= 1
 
 
 def test_a_crashing_rule_is_one_error_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    import modal_gpu_lint.rules as rules
+    import modal_gpu_lint.rules.registry as rules
 
     def crash(ctx: object) -> Iterator[object]:
         raise RuntimeError("boom")
@@ -264,5 +292,6 @@ def test_a_crashing_rule_is_one_error_line_not_a_traceback(monkeypatch: pytest.M
 
     monkeypatch.setattr(rules, "CHECKERS", (crash,))
     result = lint_bytes("crash.py", GOOD, SETTINGS)
-    assert result.error is not None and not result.diagnostics
+    assert result.error is not None
+    assert not result.diagnostics
     assert str(result.error) == "crash.py: internal error: RuntimeError: boom (please report this)"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from conftest import run_cli
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes, may_have_findings
+
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes, may_have_findings
 
 SETTINGS = load_settings(select=["MGL302", "MGL4"], start=None)  # the default-on body rules
 PRELUDE = "import asyncio\nimport os\nimport subprocess\n\nimport modal\n\napp = modal.App('t')\n"
@@ -279,7 +279,9 @@ def test_body_case(name: str) -> None:
 
 
 def test_prefilter_lets_cuda_only_files_through() -> None:
-    source = b"import modal\napp = modal.App()\n@app.function()\ndef f():\n    import torch\n    torch.cuda.synchronize()\n"
+    source = (
+        b"import modal\napp = modal.App()\n@app.function()\ndef f():\n    import torch\n    torch.cuda.synchronize()\n"
+    )
     assert may_have_findings(source)
     cluster = b"import modal\napp = modal.App()\n@app.function()\n@modal.clustered(size=2)\ndef f(): ...\n"
     assert may_have_findings(cluster)
@@ -301,7 +303,8 @@ def test_noqa_silences_a_body_finding(tmp_path) -> None:  # type: ignore[no-unty
 def test_rule_command_explains(code: str) -> None:
     result = run_cli("rule", code)
     assert result.returncode == 0, result.stderr
-    assert code in result.stdout and "## Why is this bad?" in result.stdout
+    assert code in result.stdout
+    assert "## Why is this bad?" in result.stdout
 
 
 def test_invalid_requests_leave_body_rules_silent() -> None:

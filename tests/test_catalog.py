@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from modal_gpu_lint.catalog import Catalog, CatalogError, default_catalog
+from modal_gpu_lint.facts.catalog import Catalog, CatalogError, default_catalog
 
 CATALOG = default_catalog()
 
@@ -39,23 +39,30 @@ def test_packaged_catalog_matches_the_facts() -> None:
 def test_lookup_is_case_insensitive_and_knows_aliases() -> None:
     assert CATALOG.lookup("h100") is CATALOG.lookup("H100")
     a10 = CATALOG.lookup("a10g")
-    assert a10 is not None and a10.name == "A10"
+    assert a10 is not None
+    assert a10.name == "A10"
     assert CATALOG.lookup("A100-80G") is None
     any_pool = CATALOG.lookup("ANY")
-    assert any_pool is not None and any_pool.canonical == "any"
+    assert any_pool is not None
+    assert any_pool.canonical == "any"
     assert "A10G" in CATALOG.names()
 
 
 def test_removed_names_are_not_types() -> None:
-    assert CATALOG.lookup("A100-20GB") is None and "A100-20GB" in CATALOG.removed
-    assert CATALOG.lookup("GB200") is None and "GB200" in CATALOG.removed
+    assert CATALOG.lookup("A100-20GB") is None
+    assert "A100-20GB" in CATALOG.removed
+    assert CATALOG.lookup("GB200") is None
+    assert "GB200" in CATALOG.removed
 
 
 def test_prices_and_dates_are_recorded() -> None:
-    assert CATALOG.checked and CATALOG.prices_as_of and CATALOG.source.startswith("https://")
+    assert CATALOG.checked
+    assert CATALOG.prices_as_of
+    assert CATALOG.source.startswith("https://")
     for gpu in CATALOG.types:
         if gpu.name != "ANY":
-            assert gpu.price is not None and 0 < gpu.price < 0.01, gpu.name
+            assert gpu.price is not None, gpu.name
+            assert 0 < gpu.price < 0.01, gpu.name
 
 
 def test_new_type() -> None:
@@ -74,9 +81,12 @@ def test_a_removed_name_can_be_added_back() -> None:
 def test_override_merges_into_the_existing_row() -> None:
     catalog = CATALOG.with_overrides({"RTX-PRO-6000": {"max-count": 4}, "a10g": {"max-count": 8}})
     rtx = catalog.lookup("RTX-PRO-6000")
-    assert rtx is not None and (rtx.max_count, rtx.memory_gb) == (4, 96.0)
+    assert rtx is not None
+    assert (rtx.max_count, rtx.memory_gb) == (4, 96.0)
     a10 = catalog.lookup("A10")
-    assert a10 is not None and a10.max_count == 8 and a10.aliases == ("A10G",)  # overridden through its alias
+    assert a10 is not None
+    assert a10.max_count == 8
+    assert a10.aliases == ("A10G",)
     assert len(catalog.types) == len(CATALOG.types)
 
 

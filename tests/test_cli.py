@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import run_cli
 
 APP = """\
@@ -167,24 +166,31 @@ def test_json_shape_is_ruffs(tmp_path: Path) -> None:
     assert result.returncode == 1
     items = json.loads(result.stdout)
     assert [(d["code"], d["location"]["row"], d["location"]["column"]) for d in items] == [
-        ("MGL001", 6, 15), ("MGL101", 10, 2), ("MGL003", 10, 15), ("MGL201", 10, 28)
+        ("MGL001", 6, 15),
+        ("MGL101", 10, 2),
+        ("MGL003", 10, 15),
+        ("MGL201", 10, 28),
     ]
     position = {"row", "column"}
     for item in items:
         assert set(item) == {"code", "message", "filename", "location", "end_location", "fix", "noqa_row", "url"}
         assert item["filename"] == str(tmp_path.resolve() / "app.py")
-        assert set(item["location"]) == position and set(item["end_location"]) == position
+        assert set(item["location"]) == position
+        assert set(item["end_location"]) == position
         assert all(isinstance(v, int) and v >= 1 for v in (*item["location"].values(), *item["end_location"].values()))
         assert item["noqa_row"] == item["location"]["row"]
-        assert item["url"].startswith("https://") and item["code"].lower() in item["url"]
-        assert isinstance(item["message"], str) and item["message"]
+        assert item["url"].startswith("https://")
+        assert item["code"].lower() in item["url"]
+        assert isinstance(item["message"], str)
+        assert item["message"]
         fix = item["fix"]
         if fix is not None:
             assert set(fix) == {"applicability", "message", "edits"}
             assert fix["applicability"] in ("safe", "unsafe")
             for edit in fix["edits"]:
                 assert set(edit) == {"content", "location", "end_location"}
-                assert set(edit["location"]) == position and set(edit["end_location"]) == position
+                assert set(edit["location"]) == position
+                assert set(edit["end_location"]) == position
     by_code = {item["code"]: item for item in items}
     assert by_code["MGL001"]["end_location"] == {"row": 6, "column": 29}  # end of "A100-80G" + quote
     assert by_code["MGL003"]["fix"] is None
@@ -250,7 +256,9 @@ def test_rule_explains_what_why_example_fix() -> None:
     assert "Fix: none." in out
     assert '@app.function(gpu="A10:8")' in out
     fixable = run_cli("rule", "missing-timeout").stdout  # by name, too
-    assert "# missing-timeout (MGL101)" in fixable and "## Fix safety" in fixable and "unsafe" in fixable
+    assert "# missing-timeout (MGL101)" in fixable
+    assert "## Fix safety" in fixable
+    assert "unsafe" in fixable
 
 
 def test_rule_unknown_exits_2() -> None:
@@ -273,13 +281,16 @@ def test_catalog_table_with_a_config_addition(tmp_path: Path) -> None:
     lines = plain.stdout.splitlines()
     assert lines[0].split()[:4] == ["type", "also", "memory", "max"]
     h100 = next(line for line in lines if line.startswith("H100 "))
-    assert "80 GB" in h100 and " 8 " in h100 and "!" in h100
+    assert "80 GB" in h100
+    assert " 8 " in h100
+    assert "!" in h100
     assert any(line.startswith("A10 ") and "A10G" in line and "24 GB" in line for line in lines)
     assert not any(line.startswith("GB300") for line in lines)
     extended = run_cli("catalog", cwd=tmp_path)
     assert extended.returncode == 0
     gb300 = next(line for line in extended.stdout.splitlines() if line.startswith("GB300"))
-    assert "288 GB" in gb300 and " 8 " in gb300
+    assert "288 GB" in gb300
+    assert " 8 " in gb300
     assert run_cli("catalog", "--config", str(tmp_path / "pyproject.toml")).stdout == extended.stdout
 
 
@@ -315,7 +326,9 @@ def test_unknown_selector_exits_2(tmp_path: Path, flag: str) -> None:
 
 
 def test_config_select_and_cli_select(tmp_path: Path) -> None:
-    write(tmp_path, {"app.py": APP, "pyproject.toml": '[tool.modal-gpu-lint]\nselect = ["MGL0"]\nignore = ["MGL003"]\n'})
+    write(
+        tmp_path, {"app.py": APP, "pyproject.toml": '[tool.modal-gpu-lint]\nselect = ["MGL0"]\nignore = ["MGL003"]\n'}
+    )
     result = run_cli("--format", "concise", cwd=tmp_path)
     assert {c for *_, c in codes_at(result.stdout)} == {"MGL001"}
     result = run_cli("--format", "concise", "--select", "MGL2", cwd=tmp_path)  # the CLI replaces `select`
@@ -377,7 +390,10 @@ def test_fix_timeout_is_what_the_mgl101_fix_writes(tmp_path: Path) -> None:
 
 def test_config_gpus_table_changes_verdicts(tmp_path: Path) -> None:
     app = APP.replace('"A100-80G"', '"GB300:8"')
-    config = "[tool.modal-gpu-lint.gpus.GB300]\nmemory-gb = 288\nmax-count = 8\n[tool.modal-gpu-lint.gpus.A10]\nmax-count = 8\n"
+    config = (
+        "[tool.modal-gpu-lint.gpus.GB300]\nmemory-gb = 288\nmax-count = 8\n"
+        "[tool.modal-gpu-lint.gpus.A10]\nmax-count = 8\n"
+    )
     write(tmp_path, {"app.py": app, "pyproject.toml": config})
     result = run_cli("--format", "concise", cwd=tmp_path)
     assert {c for *_, c in codes_at(result.stdout)} == {"MGL101", "MGL201"}
@@ -425,7 +441,10 @@ def test_missing_config_file_exits_2(tmp_path: Path) -> None:
 
 def test_check_subcommand_is_the_default(tmp_path: Path) -> None:
     write(tmp_path, {"app.py": APP})
-    assert run_cli("check", "--format", "concise", cwd=tmp_path).stdout == run_cli("--format", "concise", cwd=tmp_path).stdout
+    assert (
+        run_cli("check", "--format", "concise", cwd=tmp_path).stdout
+        == run_cli("--format", "concise", cwd=tmp_path).stdout
+    )
 
 
 def test_no_color_when_piped(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from modal_gpu_lint.cst_parse import parse_module
+from modal_gpu_lint.analysis.cst_parse import parse_module
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").rglob("*.py"))
 

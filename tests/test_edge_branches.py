@@ -11,14 +11,15 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from modal_gpu_lint import cst_parse
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes, lint_file
+from modal_gpu_lint.analysis import cst_parse
 from modal_gpu_lint.findings import Fix, Remove
-from modal_gpu_lint.fix import add_import, apply, fix_bytes, fix_file
+from modal_gpu_lint.fix.apply import add_import, apply
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes, lint_file
+from modal_gpu_lint.run.fixer import fix_bytes, fix_file
 
 SETTINGS = load_settings(start=Path("/"))
-APP = 'import modal\napp = modal.App()\n'
+APP = "import modal\napp = modal.App()\n"
 
 
 def fixed(source: str, *, unsafe: bool = False) -> str:
@@ -31,7 +32,10 @@ def fixed(source: str, *, unsafe: bool = False) -> str:
 # ---- the engine: libcst refusing what Python accepts ---------------------------------------------
 def test_valid_python_that_libcst_validation_rejects_is_linted() -> None:
     """libcst issue #1061: its node validation rejects `else(lambda: ())`; the parse skips it (cst_parse)."""
-    source = b'import modal\napp = modal.App()\nx = () if 0 else(lambda:())\n@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n'
+    source = (
+        b"import modal\napp = modal.App()\nx = () if 0 else(lambda:())\n"
+        b'@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n'
+    )
     result = lint_bytes("x.py", source, SETTINGS)
     assert result.error is None
     assert [(d.code, d.row, d.column) for d in result.diagnostics] == [("MGL003", 4, 15)]
@@ -47,14 +51,15 @@ def test_fixing_valid_python_that_libcst_validation_rejects() -> None:
 
 def test_a_parser_crash_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the native parser raises on hostile input becomes one line naming the file."""
-    import modal_gpu_lint.cst_parse as cst_parse
+    import modal_gpu_lint.analysis.cst_parse as cst_parse
 
     def explode(text: str) -> None:
         raise TypeError("something odd\nand a second line")
 
     monkeypatch.setattr(cst_parse, "parse_module", explode)
     result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
-    assert result.error is not None and not result.diagnostics
+    assert result.error is not None
+    assert not result.diagnostics
     assert str(result.error).startswith("x.py: cannot parse: TypeError: something odd")
 
 
@@ -62,9 +67,12 @@ def test_valid_python_beyond_libcst_limits_gets_libcsts_message() -> None:
     """Python accepts 5000 implicitly concatenated strings; libcst does not: its message, shortened."""
     source = b"import modal  # gpu\nx = (" + b' "a"' * 5000 + b")\n"
     result = lint_bytes("x.py", source, SETTINGS)
-    assert result.error is not None and result.error.row == 2
+    assert result.error is not None
+    assert result.error.row == 2
     message = str(result.error)
-    assert message.startswith("x.py:2:") and "cannot parse: " in message and len(message) < 200
+    assert message.startswith("x.py:2:")
+    assert "cannot parse: " in message
+    assert len(message) < 200
     assert "parser error: error at" not in message  # libcst's own position prefix is dropped
 
 
@@ -91,7 +99,8 @@ def test_a_long_libcst_message_is_shortened_to_one_readable_line(monkeypatch: py
 
     monkeypatch.setattr(cst_parse, "parse_module", refuse)
     result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
-    assert result.error is not None and (result.error.row, result.error.column) == (2, 5)
+    assert result.error is not None
+    assert (result.error.row, result.error.column) == (2, 5)
     assert result.error.message == f"cannot parse: {expected[:117]}..."
 
 
@@ -115,7 +124,8 @@ def test_a_libcst_without_the_validation_hook_is_left_as_it_is(monkeypatch: pyte
 
 def test_lint_file_on_something_unreadable(tmp_path: Path) -> None:
     result = lint_file(str(tmp_path), SETTINGS)
-    assert result.error is not None and str(result.error).startswith(f"{tmp_path}: cannot read: ")
+    assert result.error is not None
+    assert str(result.error).startswith(f"{tmp_path}: cannot read: ")
 
 
 # ---- the fixer: layouts around removed list entries ----------------------------------------------
@@ -152,25 +162,34 @@ def test_a_removed_import_that_ends_a_block_leaves_its_comment_and_a_valid_block
 
 
 def test_removing_the_first_name_of_a_parenthesized_import() -> None:
-    source = 'from modal import (  # c\n    gpu,\n    App,\n)\nimport modal\napp = App()\n@app.function(timeout=60, gpu="T4")\ndef f(): ...\n'
+    source = (
+        "from modal import (  # c\n    gpu,\n    App,\n)\nimport modal\napp = App()\n"
+        '@app.function(timeout=60, gpu="T4")\ndef f(): ...\n'
+    )
     assert fixed(source).startswith("from modal import (  # c\n    App,\n)\nimport modal\n")
 
 
 # ---- the fixer: files it has nothing to do with --------------------------------------------------
 def test_fix_bytes_without_modal_returns_at_once() -> None:
     result = fix_bytes("x.py", b"x = 1\n", SETTINGS)
-    assert result.new_bytes is None and result.error is None and result.diagnostics == []
+    assert result.new_bytes is None
+    assert result.error is None
+    assert result.diagnostics == []
 
 
 def test_fix_file_on_something_unreadable(tmp_path: Path) -> None:
     result = fix_file(str(tmp_path), SETTINGS)
-    assert result.error is not None and str(result.error).startswith(f"{tmp_path}: cannot read: ")
+    assert result.error is not None
+    assert str(result.error).startswith(f"{tmp_path}: cannot read: ")
 
 
-@pytest.mark.parametrize("source", ["import modal\nx = 1\n", APP + '@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n'])
+@pytest.mark.parametrize(
+    "source", ["import modal\nx = 1\n", APP + '@app.function(gpu="A10:8", timeout=60)\ndef f(): ...\n']
+)
 def test_nothing_fixable_gives_no_bytes(source: str) -> None:
     result = fix_bytes("x.py", source.encode(), SETTINGS, unsafe=True)
-    assert result.new_bytes is None and result.error is None
+    assert result.new_bytes is None
+    assert result.error is None
 
 
 # ---- the fixer: removals the rules do not make yet, through `apply` -------------------------------
@@ -178,7 +197,8 @@ def removed_entries(source: str, indexes: tuple[int, ...]) -> str:
     """`source` (`x = <list, set or tuple>`) with the entries at `indexes` removed by `apply`."""
     module = cst.parse_module(source)
     statement = module.body[0]
-    assert isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Assign)
+    assert isinstance(statement, cst.SimpleStatementLine)
+    assert isinstance(statement.body[0], cst.Assign)
     collection = statement.body[0].value
     assert isinstance(collection, (cst.List, cst.Set, cst.Tuple))
     changes = tuple(Remove(collection.elements[i]) for i in indexes)
@@ -258,5 +278,6 @@ def test_an_aliased_modal_gpu_import_goes_once_its_name_is_unused() -> None:
 def test_modal_gpu_among_other_imports_is_reported_and_left_to_the_user() -> None:
     source = "import os, modal.gpu\n" + APP + '@app.function(gpu="H100", timeout=60)\ndef f(): ...\n'
     result = fix_bytes("x.py", source.encode(), SETTINGS)
-    assert result.error is None and result.new_bytes is None
+    assert result.error is None
+    assert result.new_bytes is None
     assert [(d.code, d.row, d.column, d.fix_applicability) for d in result.diagnostics] == [("MGL008", 1, 12, None)]

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, json_findings, run_cli
 
-from modal_gpu_lint.source import decode
+from modal_gpu_lint.analysis.source import decode
 
 FIX = FIXTURES / "fix"
 INPUTS = sorted(FIX.glob("*.in.py"))
@@ -129,9 +128,17 @@ def test_diff_exit_code_says_whether_changes_are_pending(runs: dict[tuple[str, .
 def test_fixture_set_covers_every_fixable_rule() -> None:
     text = "\n".join(p.read_text(encoding="latin-1") for p in INPUTS)
     for code, needle in {
-        "MGL001": "unsafe_mgl001", "MGL004": "unsafe_mgl004", "MGL101": "unsafe_mgl101",
-        "MGL007": "mgl007", "MGL008": "mgl008", "MGL009": "mgl009", "MGL201": "mgl201",
-        "MGL202": "mgl202", "MGL203": "mgl203", "MGL204": "mgl204", "MGL205": "mgl205",
+        "MGL001": "unsafe_mgl001",
+        "MGL004": "unsafe_mgl004",
+        "MGL101": "unsafe_mgl101",
+        "MGL007": "mgl007",
+        "MGL008": "mgl008",
+        "MGL009": "mgl009",
+        "MGL201": "mgl201",
+        "MGL202": "mgl202",
+        "MGL203": "mgl203",
+        "MGL204": "mgl204",
+        "MGL205": "mgl205",
     }.items():
         assert any(n.startswith(needle) for n in NAMES), code
     assert any(b"\r\n" in p.read_bytes() for p in INPUTS if "crlf" in p.name)

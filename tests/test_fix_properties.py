@@ -9,8 +9,8 @@ import tokenize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.fix import fix_bytes
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.fixer import fix_bytes
 
 SETTINGS = load_settings(start=None)
 ARGUMENTS = [
@@ -24,7 +24,14 @@ ARGUMENTS = [
     "image=image",
     'gpu=modal.gpu.A100(size="80GB")',
 ]
-OLD_WORDS = ("keep_warm", "concurrency_limit", "container_idle_timeout", "allow_concurrent_inputs", "max_inputs=1", "modal.gpu")
+OLD_WORDS = (
+    "keep_warm",
+    "concurrency_limit",
+    "container_idle_timeout",
+    "allow_concurrent_inputs",
+    "max_inputs=1",
+    "modal.gpu",
+)
 
 
 @st.composite
@@ -76,4 +83,6 @@ def test_fix_keeps_comments_and_reaches_a_fixed_point(source: str) -> None:
     assert not any(word in text for word in OLD_WORDS), text
     assert result.diagnostics == [], (text, result.diagnostics)
     again = fix_bytes("app.py", text.encode(), SETTINGS, unsafe=True)
-    assert again.new_bytes is None and again.fixed == 0 and again.error is None
+    assert again.new_bytes is None
+    assert again.fixed == 0
+    assert again.error is None

@@ -10,20 +10,25 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-
 from conftest import FIXTURES, json_findings, run_cli
 
-from modal_gpu_lint import cli, fix, rules, write
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes
+from modal_gpu_lint.doors import cli
 from modal_gpu_lint.findings import Finding, Fix, Remove, Replace
-from modal_gpu_lint.fix import compatible, fix_bytes, fix_file
-from modal_gpu_lint.rules import Context
-from modal_gpu_lint.write import WriteError, write_atomic
+from modal_gpu_lint.fix import write
+from modal_gpu_lint.fix.apply import compatible
+from modal_gpu_lint.fix.write import WriteError, write_atomic
+from modal_gpu_lint.rules import registry as rules
+from modal_gpu_lint.rules.registry import Context
+from modal_gpu_lint.run import fixer as fix
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes
+from modal_gpu_lint.run.fixer import fix_bytes, fix_file
 
 FIX = FIXTURES / "fix"
 SETTINGS = load_settings(start=None)
-OLD = b'import modal\n\napp = modal.App("x")\n\n\n@app.function(gpu="T4", timeout=60, keep_warm=1)\ndef f():\n    pass\n'
+OLD = (
+    b'import modal\n\napp = modal.App("x")\n\n\n@app.function(gpu="T4", timeout=60, keep_warm=1)\ndef f():\n    pass\n'
+)
 NEW = OLD.replace(b"keep_warm", b"min_containers")
 QUIET = b'import modal\napp = modal.App("x")\n@app.function(gpu="T4", timeout=60)\ndef f(): ...\n'  # no finding
 
@@ -41,7 +46,8 @@ def test_unparsable_file_is_left_alone_and_others_are_fixed(tmp_path: Path) -> N
     assert result.returncode == 2
     assert (tmp_path / "broken.py").read_bytes() == broken
     assert (tmp_path / "good.py").read_bytes() == NEW
-    assert "broken.py:" in result.stderr and "cannot parse" in result.stderr
+    assert "broken.py:" in result.stderr
+    assert "cannot parse" in result.stderr
     assert "Traceback" not in result.stderr
     assert _folder_listing(tmp_path) == ["broken.py", "good.py"]
 
@@ -52,11 +58,12 @@ def test_undecodable_file_is_left_alone(tmp_path: Path) -> None:
     result = run_cli("--fix", "--no-cache", "bad.py", cwd=tmp_path)
     assert result.returncode == 2
     assert (tmp_path / "bad.py").read_bytes() == data
-    assert "bad.py:3:" in result.stderr and "cannot decode" in result.stderr
+    assert "bad.py:3:" in result.stderr
+    assert "cannot decode" in result.stderr
 
 
 def test_diff_reports_unparsable_files_with_exit_2(tmp_path: Path) -> None:
-    (tmp_path / "broken.py").write_bytes(b"import modal\n@app.function(gpu=\"T4\"\ndef f(:\n")
+    (tmp_path / "broken.py").write_bytes(b'import modal\n@app.function(gpu="T4"\ndef f(:\n')
     result = run_cli("--diff", "--no-cache", "broken.py", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -82,8 +89,10 @@ def test_fix_that_does_not_parse_is_not_written(monkeypatch: pytest.MonkeyPatch,
 
     _inject(monkeypatch, make)
     result = fix_bytes("app.py", OLD, SETTINGS)
-    assert result.new_bytes is None and result.fixed == 0
-    assert result.error is not None and "left unchanged" in result.error.message
+    assert result.new_bytes is None
+    assert result.fixed == 0
+    assert result.error is not None
+    assert "left unchanged" in result.error.message
     assert {d.code for d in result.diagnostics} == {"MGL201"}  # what the original has, still reported
     path = tmp_path / "app.py"
     path.write_bytes(OLD)
@@ -101,7 +110,8 @@ def test_fix_that_does_not_compile_is_not_written(monkeypatch: pytest.MonkeyPatc
     _inject(monkeypatch, make)
     result = fix_bytes("app.py", OLD, SETTINGS)
     assert result.new_bytes is None
-    assert result.error is not None and "does not compile" in result.error.message
+    assert result.error is not None
+    assert "does not compile" in result.error.message
 
 
 def test_text_that_the_encoding_cannot_hold_is_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +125,8 @@ def test_text_that_the_encoding_cannot_hold_is_not_written(monkeypatch: pytest.M
     _inject(monkeypatch, make)
     result = fix_bytes("app.py", data, SETTINGS)
     assert result.new_bytes is None
-    assert result.error is not None and "cannot be encoded as ascii" in result.error.message
+    assert result.error is not None
+    assert "cannot be encoded as ascii" in result.error.message
 
 
 def test_a_fix_that_cannot_be_applied_has_no_edits_in_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,14 +134,16 @@ def test_a_fix_that_cannot_be_applied_has_no_edits_in_the_report(monkeypatch: py
 
     def make(module: cst.Module) -> tuple[cst.CSTNode, cst.CSTNode]:
         function = module.body[2]  # `@app.function(gpu="T4", timeout=60, keep_warm=1)`: an argument becomes a bare name
-        assert isinstance(function, cst.FunctionDef) and isinstance(function.decorators[0].decorator, cst.Call)
+        assert isinstance(function, cst.FunctionDef)
+        assert isinstance(function.decorators[0].decorator, cst.Call)
         return function.decorators[0].decorator.args[2], cst.Name("oops")
 
     _inject(monkeypatch, make)
     result = lint_bytes("app.py", OLD, SETTINGS, edits=True)
     assert result.error is None
     edits = {d.message: d.edits for d in result.diagnostics}  # the injected one, and keep_warm's own MGL201
-    assert len(edits) == 2 and edits.pop("injected") == ()
+    assert len(edits) == 2
+    assert edits.pop("injected") == ()
     assert [[(e.row, e.content) for e in found] for found in edits.values()] == [[(6, "min_containers")]]
 
 
@@ -143,7 +156,9 @@ def test_a_fix_that_changes_nothing_writes_nothing(monkeypatch: pytest.MonkeyPat
 
     _inject(monkeypatch, make)
     result = fix_bytes("app.py", data, SETTINGS)
-    assert result.new_bytes is None and result.error is None and result.fixed == 0
+    assert result.new_bytes is None
+    assert result.error is None
+    assert result.fixed == 0
     assert [d.code for d in result.diagnostics] == ["MGL201"]
     assert [d.edits for d in lint_bytes("app.py", data, SETTINGS, edits=True).diagnostics] == [()]
 
@@ -153,14 +168,16 @@ def test_a_fix_that_never_settles_stops_after_max_rounds(monkeypatch: pytest.Mon
 
     def make(module: cst.Module) -> tuple[cst.CSTNode, cst.CSTNode]:
         statement = module.body[1]
-        assert isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Assign)
+        assert isinstance(statement, cst.SimpleStatementLine)
+        assert isinstance(statement.body[0], cst.Assign)
         value = statement.body[0].value
         assert isinstance(value, cst.Integer)
         return value, cst.Integer(str(int(value.value) + 1))
 
     _inject(monkeypatch, make)
     result = fix_bytes("app.py", QUIET.replace(b"app =", b"x = 0\napp ="), SETTINGS)
-    assert result.error is None and result.fixed == fix.MAX_ROUNDS
+    assert result.error is None
+    assert result.fixed == fix.MAX_ROUNDS
     assert result.new_bytes == QUIET.replace(b"app =", f"x = {fix.MAX_ROUNDS}\napp =".encode())
     assert [d.code for d in result.diagnostics] == ["MGL201"]  # still there: reported, not looped on
 
@@ -180,7 +197,8 @@ def test_permissions_are_kept_and_no_temporary_file_is_left(tmp_path: Path) -> N
     path.write_bytes(OLD)
     path.chmod(0o751)
     result = fix_file(str(path), SETTINGS)
-    assert result.written and result.error is None
+    assert result.written
+    assert result.error is None
     assert path.read_bytes() == NEW
     assert stat.S_IMODE(path.stat().st_mode) == 0o751
     assert _folder_listing(tmp_path) == ["app.py"]
@@ -209,7 +227,8 @@ def test_a_failed_replace_leaves_the_original_and_no_temporary_file(
     monkeypatch.setattr(write.os, "replace", fail)
     result = fix_file(str(path), SETTINGS)
     assert not result.written
-    assert result.error is not None and "cannot write: No space left on device" in result.error.message
+    assert result.error is not None
+    assert "cannot write: No space left on device" in result.error.message
     assert path.read_bytes() == OLD
     assert _folder_listing(tmp_path) == ["app.py"]
 
@@ -229,10 +248,13 @@ def test_a_cleanup_that_fails_too_reports_the_first_failure(monkeypatch: pytest.
     monkeypatch.setattr(write.os, "unlink", fail_unlink)
     result = fix_file(str(path), SETTINGS)
     assert not result.written
-    assert result.error is not None and result.error.message == "cannot write: No space left on device"
+    assert result.error is not None
+    assert result.error.message == "cannot write: No space left on device"
     assert path.read_bytes() == OLD
     leftover = [name for name in _folder_listing(tmp_path) if name != "app.py"]
-    assert len(leftover) == 1 and leftover[0].startswith(".app.py.") and leftover[0].endswith(".mgl-tmp")
+    assert len(leftover) == 1
+    assert leftover[0].startswith(".app.py.")
+    assert leftover[0].endswith(".mgl-tmp")
 
 
 def test_write_atomic_without_an_expected_content(tmp_path: Path) -> None:
@@ -258,7 +280,8 @@ def test_an_owner_that_cannot_be_kept_does_not_stop_the_write(monkeypatch: pytes
     monkeypatch.setattr(write, "_owner", lambda path: (-1, -1))  # the new file's owner differs
     monkeypatch.setattr(write.os, "chown", refuse)
     result = fix_file(str(path), SETTINGS)
-    assert result.written and result.error is None
+    assert result.written
+    assert result.error is None
     assert path.read_bytes() == NEW
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert _folder_listing(tmp_path) == ["app.py"]
@@ -295,7 +318,8 @@ def test_a_read_only_folder_gives_an_error_not_a_traceback(tmp_path: Path) -> No
     finally:
         folder.chmod(0o755)
     assert result.returncode == 2
-    assert "app.py: cannot write:" in result.stderr and "Traceback" not in result.stderr
+    assert "app.py: cannot write:" in result.stderr
+    assert "Traceback" not in result.stderr
     assert (folder / "app.py").read_bytes() == OLD
 
 
@@ -307,9 +331,11 @@ def test_compatible_defers_a_fix_inside_another() -> None:
     inner = Fix("safe", "inner", (Remove(call.args[1]),))
     other = Fix("safe", "other", (Replace(call.args[0].value, cst.SimpleString('"b"')),))
     accepted, deferred = compatible([outer, inner, outer, other])
-    assert accepted == [outer] and deferred == [inner, other]
+    assert accepted == [outer]
+    assert deferred == [inner, other]
     accepted, deferred = compatible([inner, other])
-    assert accepted == [inner, other] and deferred == []
+    assert accepted == [inner, other]
+    assert deferred == []
 
 
 def test_overlapping_fixes_are_applied_over_rounds(tmp_path: Path) -> None:
@@ -339,9 +365,11 @@ def test_noqa_keeps_a_fix_from_being_applied(tmp_path: Path) -> None:
     path.write_bytes(b"\n".join(lines))
     result = run_cli("--fix", "--no-cache", "app.py", cwd=tmp_path)
     fixed = path.read_bytes().split(b"\n")
-    assert fixed[2] == lines[2] and fixed[4] == lines[4]
+    assert fixed[2] == lines[2]
+    assert fixed[4] == lines[4]
     assert fixed[6] == lines[6].replace(b"keep_warm", b"min_containers")
-    assert result.returncode == 0 and "Found 1 error (1 fixed, 0 remaining)." in result.stdout
+    assert result.returncode == 0
+    assert "Found 1 error (1 fixed, 0 remaining)." in result.stdout
 
 
 def test_only_selected_rules_are_fixed(tmp_path: Path) -> None:
@@ -350,9 +378,13 @@ def test_only_selected_rules_are_fixed(tmp_path: Path) -> None:
     result = run_cli("--fix", "--no-cache", "--select", "MGL201", "app.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     after = path.read_bytes()
-    assert b"keep_warm" not in after and b"concurrency_limit" not in after and b"container_idle_timeout" not in after
-    assert b"modal.gpu.H100(count=2)" in after and b"allow_concurrent_inputs=20" in after
-    assert b"web_endpoint" in after and b"max_inputs=1" in after
+    assert b"keep_warm" not in after
+    assert b"concurrency_limit" not in after
+    assert b"container_idle_timeout" not in after
+    assert b"modal.gpu.H100(count=2)" in after
+    assert b"allow_concurrent_inputs=20" in after
+    assert b"web_endpoint" in after
+    assert b"max_inputs=1" in after
 
 
 def test_per_file_ignores_apply_to_fixes(tmp_path: Path) -> None:
@@ -370,11 +402,13 @@ def test_safe_fix_only_runs_without_unsafe_flag(tmp_path: Path) -> None:
     path = tmp_path / "app.py"
     path.write_bytes(data)
     plain = run_cli("--fix", "--no-cache", "app.py", cwd=tmp_path)
-    assert path.read_bytes() == data and plain.returncode == 1
+    assert path.read_bytes() == data
+    assert plain.returncode == 1
     assert "Found 1 error (0 fixed, 1 remaining)." in plain.stdout
     assert "(1 fixable with `--fix --unsafe-fixes`.)" in plain.stdout
     unsafe = run_cli("--fix", "--unsafe-fixes", "--no-cache", "app.py", cwd=tmp_path)
-    assert path.read_bytes() == data.replace(b"A100-80G", b"A100-80GB") and unsafe.returncode == 0
+    assert path.read_bytes() == data.replace(b"A100-80G", b"A100-80GB")
+    assert unsafe.returncode == 0
 
 
 def test_fix_timeout_comes_from_the_config(tmp_path: Path) -> None:
@@ -453,11 +487,12 @@ def test_fixing_every_lint_fixture_keeps_them_valid(tmp_path: Path) -> None:
         (tmp_path / path.name).write_bytes(path.read_bytes())
     first = run_cli("--fix", "--unsafe-fixes", "--select", "ALL", "--no-cache", ".", cwd=tmp_path)
     assert first.returncode in (0, 1), first.stderr
-    assert "Traceback" not in first.stderr and "left unchanged" not in first.stderr
+    assert "Traceback" not in first.stderr
+    assert "left unchanged" not in first.stderr
     # Only the Python files: a coverage run's subprocesses may leave data files beside them.
     fixed = {p.name: p.read_bytes() for p in tmp_path.glob("*.py")}
     assert len(fixed) == len(lint)
-    for name, data in fixed.items():
+    for _name, data in fixed.items():
         cst.parse_module(data)  # raises if a fix broke a file
     second = run_cli("--fix", "--unsafe-fixes", "--select", "ALL", "--no-cache", ".", cwd=tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.glob("*.py")} == fixed
@@ -466,10 +501,10 @@ def test_fixing_every_lint_fixture_keeps_them_valid(tmp_path: Path) -> None:
 
 
 def test_fix_module_has_no_import_cycle() -> None:
-    """`modal_gpu_lint.fix` can be imported first (the engine imports it lazily)."""
+    """`modal_gpu_lint.run.fixer` can be imported first (it imports the engine)."""
     import subprocess
 
-    code = "import modal_gpu_lint.fix, modal_gpu_lint.engine; print('ok')"
+    code = "import modal_gpu_lint.run.fixer, modal_gpu_lint.run.engine; print('ok')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "ok", result.stderr
     assert fix.MAX_ROUNDS >= 2
@@ -509,7 +544,9 @@ def test_json_edits_are_one_per_changed_region(tmp_path: Path) -> None:
         if item["fix"] is None:
             continue
         text = source
-        for edit in sorted(item["fix"]["edits"], key=lambda e: (e["location"]["row"], e["location"]["column"]), reverse=True):
+        for edit in sorted(
+            item["fix"]["edits"], key=lambda e: (e["location"]["row"], e["location"]["column"]), reverse=True
+        ):
             begin = starts[edit["location"]["row"] - 1] + edit["location"]["column"] - 1
             end = starts[edit["end_location"]["row"] - 1] + edit["end_location"]["column"] - 1
             text = text[:begin] + edit["content"] + text[end:]

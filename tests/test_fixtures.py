@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, expected_findings, json_findings, run_cli
 
 LINT = sorted((FIXTURES / "lint").glob("*.py"))

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, json_findings, run_cli
 
 LINT = FIXTURES / "lint"
@@ -47,7 +46,10 @@ def mgl(result: subprocess.CompletedProcess[str]) -> set[Finding]:
 def cli(*args: str, cwd: Path = LINT) -> set[Finding]:
     result = run_cli("--format", "json", "--no-cache", *args, cwd=cwd)
     assert result.returncode in (0, 1), result.stderr
-    return {(Path(d["filename"]).name, d["location"]["row"], d["code"], d["location"]["column"]) for d in json_findings(result)}
+    return {
+        (Path(d["filename"]).name, d["location"]["row"], d["code"], d["location"]["column"])
+        for d in json_findings(result)
+    }
 
 
 def unparsable_by_python() -> set[str]:
@@ -71,7 +73,9 @@ def flake8_default() -> subprocess.CompletedProcess[str]:
     return flake8(".")
 
 
-def test_select_mgl_reports_what_the_cli_reports_with_all_rules(flake8_select_mgl: subprocess.CompletedProcess[str]) -> None:
+def test_select_mgl_reports_what_the_cli_reports_with_all_rules(
+    flake8_select_mgl: subprocess.CompletedProcess[str],
+) -> None:
     # `--select MGL` selects every MGL code explicitly, default-off ones too: like the CLI's ALL.
     skipped = unparsable_by_python()
     e999 = {name for name, _, _, code, _ in parsed(flake8_select_mgl) if code == "E999"}
@@ -96,18 +100,23 @@ def test_default_selection_reports_the_default_rules(flake8_default: subprocess.
 def test_messages_are_code_then_message(flake8_select_mgl: subprocess.CompletedProcess[str]) -> None:
     result = run_cli("--format", "json", "--no-cache", "--select", "ALL", "real_gradio_chat.py", cwd=LINT)
     messages = {(d["location"]["row"], d["code"]): d["message"] for d in json_findings(result)}
-    shown = {(row, code): text for name, row, _, code, text in parsed(flake8_select_mgl) if name == "real_gradio_chat.py"}
+    shown = {
+        (row, code): text for name, row, _, code, text in parsed(flake8_select_mgl) if name == "real_gradio_chat.py"
+    }
     assert shown == messages
 
 
 def test_plugin_reports_0_based_columns() -> None:
-    from modal_gpu_lint.flake8_plugin import Plugin
+    from modal_gpu_lint.doors.flake8_plugin import Plugin
 
     path = LINT / "real_multi_app.py"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    found = {(row, msg.split()[0], col) for row, col, msg, _ in Plugin(ast.parse("".join(lines)), lines, str(path)).run()}
+    found = {
+        (row, msg.split()[0], col) for row, col, msg, _ in Plugin(ast.parse("".join(lines)), lines, str(path)).run()
+    }
     expected = {(row, code, column - 1) for _, row, code, column in cli("--select", "ALL", path.name)}
-    assert found == expected and expected
+    assert found == expected
+    assert expected
 
 
 def test_extend_ignore() -> None:
@@ -121,13 +130,15 @@ def test_extend_ignore() -> None:
 
 def test_per_file_ignores_option() -> None:
     found = mgl(flake8("--per-file-ignores", "real_gradio_chat.py:MGL101", "real_gradio_chat.py", "real_multi_app.py"))
-    expected = cli("real_gradio_chat.py", "real_multi_app.py") - {f for f in cli("real_gradio_chat.py") if f[2] == "MGL101"}
+    expected = cli("real_gradio_chat.py", "real_multi_app.py") - {
+        f for f in cli("real_gradio_chat.py") if f[2] == "MGL101"
+    }
     assert found == expected
     assert any(f[0] == "real_multi_app.py" and f[2] == "MGL101" for f in found)
     assert not any(f[0] == "real_gradio_chat.py" and f[2] == "MGL101" for f in found)
 
 
-APP = '''import modal
+APP = """import modal
 
 app = modal.App("x")
 
@@ -146,7 +157,7 @@ def c(): ...
 
 @app.function(gpu="l4", timeout=60)
 def d(): ...
-'''
+"""
 
 
 def test_noqa_same_result_as_cli(tmp_path: Path) -> None:
@@ -156,7 +167,12 @@ def test_noqa_same_result_as_cli(tmp_path: Path) -> None:
     assert {(row, code) for _, row, code, _ in found} == {(14, "MGL002"), (18, "MGL009")}
     # flake8 decides about `# noqa`: with --disable-noqa everything is reported
     everything = mgl(flake8("--select", "MGL", "--disable-noqa", "app.py", cwd=tmp_path))
-    assert {(row, code) for _, row, code, _ in everything} == {(6, "MGL001"), (10, "MGL003"), (14, "MGL002"), (18, "MGL009")}
+    assert {(row, code) for _, row, code, _ in everything} == {
+        (6, "MGL001"),
+        (10, "MGL003"),
+        (14, "MGL002"),
+        (18, "MGL009"),
+    }
 
 
 def test_per_file_ignores_and_extend_select_from_a_flake8_config(tmp_path: Path) -> None:
@@ -177,14 +193,14 @@ def test_default_off_rules_stay_off_until_selected(tmp_path: Path) -> None:
     assert extended == default | only
 
 
-CUSTOM = '''import modal
+CUSTOM = """import modal
 
 app = modal.App("x")
 
 
 @app.function(gpu="X300:4", timeout=60)
 def a(): ...
-'''
+"""
 
 
 def test_catalog_additions_from_pyproject_in_the_working_folder(tmp_path: Path) -> None:
@@ -193,7 +209,7 @@ def test_catalog_additions_from_pyproject_in_the_working_folder(tmp_path: Path) 
     before = mgl(flake8("--select", "MGL", "--jobs", "2", "one.py", "two.py", cwd=tmp_path))
     assert {(name, code) for name, _, code, _ in before} == {("one.py", "MGL001"), ("two.py", "MGL001")}
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.modal-gpu-lint]\nfix-timeout = 600\n\n[tool.modal-gpu-lint.gpus.X300]\nmemory-gb = 288\nmax-count = 2\n'
+        "[tool.modal-gpu-lint]\nfix-timeout = 600\n\n[tool.modal-gpu-lint.gpus.X300]\nmemory-gb = 288\nmax-count = 2\n"
     )
     after = parsed(flake8("--select", "MGL", "--jobs", "2", "one.py", "two.py", cwd=tmp_path))
     assert {(name, code) for name, _, _, code, _ in after} == {("one.py", "MGL003"), ("two.py", "MGL003")}
@@ -206,13 +222,14 @@ def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     result = flake8("app.py", cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
-    assert "pyproject.toml" in result.stdout and "gpus.X300.memory-gb" in result.stdout
+    assert "pyproject.toml" in result.stdout
+    assert "gpus.X300.memory-gb" in result.stdout
 
 
 def test_file_without_modal_code_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     import libcst
 
-    from modal_gpu_lint.flake8_plugin import Plugin
+    from modal_gpu_lint.doors.flake8_plugin import Plugin
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed a file that cannot hold a finding")
@@ -225,7 +242,17 @@ def test_file_without_modal_code_is_not_parsed(monkeypatch: pytest.MonkeyPatch) 
 
 def test_stdin(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flake8", f"--format={FORMAT}", "--select", "MGL", "--stdin-display-name", "mine.py", "-"],
+        [
+            sys.executable,
+            "-m",
+            "flake8",
+            f"--format={FORMAT}",
+            "--select",
+            "MGL",
+            "--stdin-display-name",
+            "mine.py",
+            "-",
+        ],
         cwd=tmp_path,
         input=CUSTOM.replace("X300:4", "A10:8"),
         capture_output=True,

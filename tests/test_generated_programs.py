@@ -19,16 +19,16 @@ from collections import Counter
 from pathlib import Path
 
 import libcst as cst
+from conftest import run_cli
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-
-from conftest import run_cli
 from hypothesis_profiles import scaled
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes
-from modal_gpu_lint.fix import fix_bytes
-from modal_gpu_lint.source import decode, split_lines
 from modal_programs import Program, programs
+
+from modal_gpu_lint.analysis.source import decode, split_lines
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes
+from modal_gpu_lint.run.fixer import fix_bytes
 
 SETTINGS = load_settings(start=Path(os.sep))  # the default rules, whatever the cwd's config
 
@@ -84,7 +84,8 @@ def test_fix_keeps_unrelated_lines_and_reaches_a_fixed_point(program: Program, u
     assert result.fixed >= len(fixable)  # one finding per fix at least (a fix may serve several)
 
     again = fix_bytes("generated.py", output, SETTINGS, unsafe=unsafe)
-    assert again.error is None and again.new_bytes is None, "a second --fix changed the file again"
+    assert again.error is None, "a second --fix changed the file again"
+    assert again.new_bytes is None, "a second --fix changed the file again"
     fresh = lint_bytes("generated.py", output, SETTINGS)
     assert [(d.row, d.column, d.code) for d in fresh.diagnostics] == [
         (d.row, d.column, d.code) for d in result.diagnostics
@@ -104,7 +105,12 @@ def test_the_cli_agrees_with_the_engine(batch: list[Program]) -> None:
         assert result.returncode == (1 if any(p.plants for p in batch) else 0), result.stderr
         assert "Traceback" not in result.stderr
         found = Counter(
-            (item["filename"].rsplit("generated_", 1)[1], item["location"]["row"], item["location"]["column"], item["code"])
+            (
+                item["filename"].rsplit("generated_", 1)[1],
+                item["location"]["row"],
+                item["location"]["column"],
+                item["code"],
+            )
             for item in json.loads(result.stdout)
         )
         expected = Counter(
@@ -113,7 +119,8 @@ def test_the_cli_agrees_with_the_engine(batch: list[Program]) -> None:
         assert found == expected
 
         fixed = run_cli("--fix", "--unsafe-fixes", "--no-cache", ".", cwd=root)
-        assert fixed.returncode in (0, 1) and "Traceback" not in fixed.stderr, fixed.stderr
+        assert fixed.returncode in (0, 1), fixed.stderr
+        assert "Traceback" not in fixed.stderr, fixed.stderr
         for index, program in enumerate(batch):
             in_process = fix_bytes("generated.py", program.data, SETTINGS, unsafe=True).new_bytes or program.data
             assert (root / f"generated_{index}.py").read_bytes() == in_process

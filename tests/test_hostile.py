@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 GOOD = b'import modal\n\napp = modal.App("good")\n\n\n@app.function(gpu="A10:8", timeout=60)\ndef f() -> None: ...\n'
@@ -42,7 +41,8 @@ def run(folder: Path, *args: str, timeout: float = 180) -> subprocess.CompletedP
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode in (0, 1, 2), f"exit {result.returncode} (a signal?)\n{result.stderr[-2000:]}"
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr[-4000:]
+    assert "Traceback" not in result.stderr, result.stderr[-4000:]
+    assert "Traceback" not in result.stdout, result.stderr[-4000:]
     return result
 
 
@@ -57,7 +57,9 @@ def errors(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.strip()]
 
 
-def lint_with_good(folder: Path, name: str, data: bytes, *extra: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def lint_with_good(
+    folder: Path, name: str, data: bytes, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Lint `name` (holding `data`) and a good file in one run; return the result and its error lines."""
     (folder / "good.py").write_bytes(GOOD)
     (folder / name).write_bytes(data)
@@ -169,12 +171,14 @@ def test_too_deep_is_one_clear_error(refused: Batch, kind: str, depth: int, row:
     assert refused.lint.returncode == 2
     lines = refused.error_of(f"./{name}")
     if row is None:  # Python gives no position for some of these
-        assert len(lines) == 1 and "cannot parse: " in lines[0], lines
+        assert len(lines) == 1, lines
+        assert "cannot parse: " in lines[0], lines
     else:
         assert_one_error(lines, f"./{name}", row)
     assert refused.findings_of(name) == []
     # --fix: the same error, the file untouched
-    assert refused.fix.returncode == 2 and refused.error_of(f"./{name}", refused.fix) == lines
+    assert refused.fix.returncode == 2
+    assert refused.error_of(f"./{name}", refused.fix) == lines
     assert (refused.folder / name).read_bytes() == refused.data[name]
 
 
@@ -222,7 +226,8 @@ def test_syntax_errors(broken: Batch, name: str) -> None:
         assert lines == []
     else:
         assert_one_error(lines, path, row)
-        assert broken.fix.returncode == 2 and broken.error_of(path, broken.fix) == lines
+        assert broken.fix.returncode == 2
+        assert broken.error_of(path, broken.fix) == lines
     assert (broken.folder / f"{name}.py").read_bytes() == broken.data[f"{name}.py"]  # never touched
 
 
@@ -238,7 +243,7 @@ FOREIGN = {
     "shell": (b"#!/bin/sh\n# modal gpu\nset -e\necho $(ls) | grep gpu\n", "cannot parse: "),
     "batch": (b"@echo off\r\nREM modal gpu\r\nset X=1\r\n", "cannot parse: "),
     "yaml": (b"modal:\n  gpu: A100-80G\n  timeout: [1, 2\n", "cannot parse: "),
-    "markdown": (b"# Using modal\n\nSet `gpu=\"H100\"` in `@app.function`.\n", "cannot parse: "),
+    "markdown": (b'# Using modal\n\nSet `gpu="H100"` in `@app.function`.\n', "cannot parse: "),
     "json-with-null": (b'{"modal": {"gpu": ["A100-80G", null], "ok": true}}\n', None),  # valid Python: no finding
     "latin1-no-cookie": ("# modal gpu caf\xe9\n".encode("latin-1"), "cannot decode"),
 }
@@ -255,9 +260,11 @@ def test_files_that_are_not_python(foreign: Batch, kind: str) -> None:
     path = f"./{kind}.py"
     lines = foreign.error_of(path)
     if what is None:
-        assert lines == [] and foreign.findings_of(f"{kind}.py") == []
+        assert lines == []
+        assert foreign.findings_of(f"{kind}.py") == []
     else:
-        assert len(lines) == 1 and what in lines[0], lines
+        assert len(lines) == 1, lines
+        assert what in lines[0], lines
         assert foreign.error_of(path, foreign.fix) == lines
     assert (foreign.folder / f"{kind}.py").read_bytes() == foreign.data[f"{kind}.py"]
 
@@ -268,7 +275,8 @@ def test_a_file_named_like_a_stdlib_module(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(b"raise SystemExit('imported by mistake')  # modal gpu\n")
     (tmp_path / "good.py").write_bytes(GOOD)
     result = run(tmp_path, "--format", "json", ".")
-    assert findings(result) == [GOOD_FINDING] and result.returncode == 1
+    assert findings(result) == [GOOD_FINDING]
+    assert result.returncode == 1
 
 
 # ---- size: huge files, huge lines --------------------------------------------------------------
@@ -283,7 +291,11 @@ def peak_memory_of(folder: Path, *args: str) -> tuple[subprocess.CompletedProces
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, sys.executable, "-m", "modal_gpu_lint", "--no-cache", *args],
-        cwd=folder, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     *rest, peak = result.stderr.rstrip("\n").split("\n")
     assert peak.startswith("PEAK "), result.stderr[-2000:]
@@ -330,12 +342,14 @@ def test_a_very_long_line(tmp_path: Path, kind: str) -> None:
     whole = f"{call}  {line}" if kind == "comment" else f"{line}; {call}"
     source = HEAD + whole + "\n" + TAIL
     result, lines = lint_with_good(tmp_path, "long.py", source.encode())
-    assert lines == [] and result.returncode == 1
+    assert lines == []
+    assert result.returncode == 1
     column = whole.index("gpu=") + 1
     assert ["long.py", 4, column, "MGL003"] in findings(result)
     assert ["long.py", 6, 15, "MGL003"] in findings(result)
     text = run(tmp_path, "long.py")  # the text format prints the source line: it must not choke
-    assert text.returncode == 1 and "long.py:4:" in text.stdout
+    assert text.returncode == 1
+    assert "long.py:4:" in text.stdout
 
 
 # ---- links, folders, unreadable files ----------------------------------------------------------
@@ -349,7 +363,8 @@ def test_symlink_loop_named_explicitly(tmp_path: Path) -> None:
     (line,) = errors(result)
     assert "a.py" in line
     walked = run(tmp_path, "--format", "json", ".")  # met while walking: skipped like a dangling link
-    assert findings(walked) == [GOOD_FINDING] and walked.returncode == 1
+    assert findings(walked) == [GOOD_FINDING]
+    assert walked.returncode == 1
 
 
 def test_folder_named_like_a_python_file_given_explicitly(tmp_path: Path) -> None:
@@ -357,7 +372,8 @@ def test_folder_named_like_a_python_file_given_explicitly(tmp_path: Path) -> Non
     (tmp_path / "x.py" / "inner.py").write_bytes(GOOD)
     (tmp_path / "x.py" / "notes.txt").write_text("modal gpu")
     result = run(tmp_path, "--format", "json", "x.py")
-    assert findings(result) == [["inner.py", 6, 15, "MGL003"]] and result.returncode == 1
+    assert findings(result) == [["inner.py", 6, 15, "MGL003"]]
+    assert result.returncode == 1
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc")
@@ -367,11 +383,13 @@ def test_a_file_that_cannot_be_read_even_by_root(tmp_path: Path) -> None:
     (tmp_path / "mem.py").symlink_to("/proc/self/mem")
     (tmp_path / "good.py").write_bytes(GOOD)
     result = run(tmp_path, "--format", "json", "mem.py", "good.py")
-    assert result.returncode == 2 and findings(result) == [GOOD_FINDING]
+    assert result.returncode == 2
+    assert findings(result) == [GOOD_FINDING]
     (line,) = errors(result)
     assert line.startswith("mem.py: cannot read: "), line
     fixed = run(tmp_path, "--fix", "mem.py", "good.py")
-    assert fixed.returncode == 2 and errors(fixed)[0].startswith("mem.py: cannot read: ")
+    assert fixed.returncode == 2
+    assert errors(fixed)[0].startswith("mem.py: cannot read: ")
 
 
 # ---- hostile configuration -------------------------------------------------------------------
@@ -379,10 +397,12 @@ HOSTILE_CONFIGS: dict[str, object] = {
     "table-is-a-number": (b"[tool]\nmodal-gpu-lint = 5\n", "must be a table"),
     "gpus-array-of-tables": (b"[[tool.modal-gpu-lint.gpus.X]]\nmemory-gb = 80\n", "gpus.X"),
     "memory-nan": pytest.param(
-        b"[tool.modal-gpu-lint.gpus.X]\nmemory-gb = nan\n", "gpus.X.memory-gb",
+        b"[tool.modal-gpu-lint.gpus.X]\nmemory-gb = nan\n",
+        "gpus.X.memory-gb",
     ),
     "memory-inf": pytest.param(
-        b"[tool.modal-gpu-lint.gpus.X]\nmemory-gb = inf\n", "gpus.X.memory-gb",
+        b"[tool.modal-gpu-lint.gpus.X]\nmemory-gb = inf\n",
+        "gpus.X.memory-gb",
     ),
     "max-count-huge": (b"[tool.modal-gpu-lint.gpus.X]\nmemory-gb = 8\nmax-count = 99999999999999999999\n", None),
     "select-nested-list": (b'[tool.modal-gpu-lint]\nselect = [["MGL001"]]\n', "select must be a list of strings"),
@@ -407,11 +427,15 @@ def test_hostile_config(tmp_path: Path, config: bytes, message: str | None) -> N
     (tmp_path / "good.py").write_bytes(GOOD)
     result = run(tmp_path, "--format", "json", ".")
     if message is None:  # accepted: linted as usual
-        assert result.returncode == 1 and findings(result) == [GOOD_FINDING], result.stderr
+        assert result.returncode == 1, result.stderr
+        assert findings(result) == [GOOD_FINDING], result.stderr
         return
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2
+    assert result.stdout == ""
     (line,) = errors(result)
-    assert line.startswith("modal-gpu-lint: error: ") and "pyproject.toml" in line and message in line, line
+    assert line.startswith("modal-gpu-lint: error: "), line
+    assert "pyproject.toml" in line, line
+    assert message in line, line
 
 
 @pytest.mark.parametrize("kind", ["folder", "binary", "loop"])
@@ -426,9 +450,11 @@ def test_config_option_pointing_at_something_odd(tmp_path: Path, kind: str) -> N
         target.symlink_to(tmp_path / "other.toml")
     (tmp_path / "good.py").write_bytes(GOOD)
     result = run(tmp_path, "--config", "conf.toml", "good.py")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2
+    assert result.stdout == ""
     (line,) = errors(result)
-    assert line.startswith("modal-gpu-lint: error: ") and "conf.toml" in line, line
+    assert line.startswith("modal-gpu-lint: error: "), line
+    assert "conf.toml" in line, line
 
 
 # ---- the same input through the flake8 plugin ---------------------------------------------------
@@ -438,10 +464,15 @@ def test_flake8_survives_deep_files(tmp_path: Path) -> None:
     (tmp_path / "elifs.py").write_bytes(deep_file("elifs", 900))  # deep but fine: linted
     result = subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "MGL", "ands.py", "elifs.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
     assert "Traceback" not in result.stderr
     source = (tmp_path / "elifs.py").read_text()
     row = source.count("\n", 0, source.index('@app.function(gpu="A10:8"')) + 1
-    assert result.stdout.splitlines() == [f"elifs.py:{row}:15: MGL003 'A10:8' asks for 8 x A10: a container can have 1 to 4"]
+    assert result.stdout.splitlines() == [
+        f"elifs.py:{row}:15: MGL003 'A10:8' asks for 8 x A10: a container can have 1 to 4"
+    ]

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.fix import fix_bytes
+
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.fixer import fix_bytes
 
 # A slow fsync makes the window between "temporary file written" and "renamed over" wide.
 RUNNER = """\
@@ -55,7 +55,8 @@ def program() -> tuple[bytes, bytes]:
     """(original, fixed) bytes of a file that takes the CLI a moment to fix."""
     original = big_program(250)
     result = fix_bytes("big.py", original, SETTINGS)
-    assert result.error is None and result.new_bytes is not None
+    assert result.error is None
+    assert result.new_bytes is not None
     assert b"keep_warm" not in result.new_bytes
     return original, result.new_bytes
 
@@ -98,16 +99,23 @@ def finish(process: subprocess.Popen[str], sig: int) -> tuple[int, str]:
 def check_later_runs(folder: Path, fixed: dict[str, bytes]) -> None:
     """Leftovers are hidden non-.py files: a lint of the folder ignores them, a --fix completes."""
     for name in temporaries(folder):
-        assert name.startswith(".") and not name.endswith(".py"), name
+        assert name.startswith("."), name
+        assert not name.endswith(".py"), name
     lint = subprocess.run(
         [sys.executable, "-m", "modal_gpu_lint", "--no-cache", "--format", "concise", "."],
-        cwd=folder, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert lint.returncode in (0, 1) and lint.stderr == "", lint.stderr
+    assert lint.returncode in (0, 1), lint.stderr
+    assert lint.stderr == "", lint.stderr
     assert ".mgl-tmp" not in lint.stdout
     done = start(folder, ".")
     _, stderr = done.communicate(timeout=300)
-    assert done.returncode in (0, 1) and "Traceback" not in stderr, stderr
+    assert done.returncode in (0, 1), stderr
+    assert "Traceback" not in stderr, stderr
     for name, data in fixed.items():
         assert (folder / name).read_bytes() == data
 
@@ -127,7 +135,7 @@ def test_sigkill_at_random_moments(tmp_path: Path, program: tuple[bytes, bytes])
         target.write_bytes(original)
         process = start(tmp_path, "big.py")
         time.sleep(rng.uniform(0, duration * 1.1))
-        code, stderr = finish(process, signal.SIGKILL)
+        _code, stderr = finish(process, signal.SIGKILL)
         assert "Traceback" not in stderr
         data = target.read_bytes()
         assert data in (original, fixed), "a killed --fix left a partial file"
@@ -180,7 +188,7 @@ def test_interrupting_a_parallel_fix_of_many_files(tmp_path: Path) -> None:
         process = start(tmp_path, ".", delay=0.05)
         assert wait_for_temporary(tmp_path, process)
         time.sleep(rng.uniform(0, 0.3))
-        code, stderr = finish(process, sig)
+        _code, stderr = finish(process, sig)
         assert "Traceback" not in stderr, stderr
         for name in originals:
             assert (tmp_path / name).read_bytes() in (originals[name], fixed[name]), name

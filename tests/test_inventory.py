@@ -15,12 +15,32 @@ INVENTORY = FIXTURES / "inventory"
 H100, A100_80, L40S, H200, A100_40, L4, T4 = 0.001097, 0.000694, 0.000542, 0.001261, 0.000583, 0.000222, 0.000164
 
 
-def row(file: str, line: int, name: str | None, kind: str, gpu: str | None, type: str | None, count: int | None,
-        fallbacks: list[str | None] | None, memory_gb: list[float | None] | None, timeout: float | None,
-        timeout_default: bool, cost_usd: float | None) -> dict[str, Any]:
+def row(
+    file: str,
+    line: int,
+    name: str | None,
+    kind: str,
+    gpu: str | None,
+    type: str | None,
+    count: int | None,
+    fallbacks: list[str | None] | None,
+    memory_gb: list[float | None] | None,
+    timeout: float | None,
+    timeout_default: bool,
+    cost_usd: float | None,
+) -> dict[str, Any]:
     return {
-        "file": file, "line": line, "name": name, "kind": kind, "gpu": gpu, "type": type, "count": count,
-        "fallbacks": fallbacks, "memory_gb": memory_gb, "timeout": timeout, "timeout_default": timeout_default,
+        "file": file,
+        "line": line,
+        "name": name,
+        "kind": kind,
+        "gpu": gpu,
+        "type": type,
+        "count": count,
+        "fallbacks": fallbacks,
+        "memory_gb": memory_gb,
+        "timeout": timeout,
+        "timeout_default": timeout_default,
         "cost_usd": None if cost_usd is None else round(cost_usd, 6),
     }
 
@@ -31,15 +51,39 @@ EXPECTED = [
     # removed modal.gpu objects and malformed strings request nothing Modal accepts: unknown
     row("remote.py", 16, "removed_api", "app.function", "modal.gpu.A100(...)", None, None, None, None, 60, False, None),
     row("remote.py", 21, "malformed", "app.function", "H100:two", None, None, [], [None], 60, False, None),
-    row("remote.py", 26, 'modal.Function.from_name("other-app", "embed")', "with_options", "L4", "L4", 1, [], [24],
-        90, False, L4 * 90),
+    row(
+        "remote.py",
+        26,
+        'modal.Function.from_name("other-app", "embed")',
+        "with_options",
+        "L4",
+        "L4",
+        1,
+        [],
+        [24],
+        90,
+        False,
+        L4 * 90,
+    ),
     # an image build step has no timeout parameter: unknown
     row("services.py", 23, None, "image.pip_install", "A10", "A10", 1, [], [24], None, False, None),
     row("services.py", 24, "download_weights", "image.run_function", "T4", "T4", 1, [], [16], 3600, True, T4 * 3600),
     row("services.py", 28, "train", "app.function", "H100:8", "H100", 8, [], [640], 14400, False, H100 * 8 * 14400),
     # fallback list: memory per entry, cost of the costliest entry (2 x A100-80GB)
-    row("services.py", 33, "infer", "app.function", "H100", "H100", 1, ["a100-80gb:2", "L40S"], [80, 160, 48], 1800,
-        False, max(H100 * 1800, A100_80 * 2 * 1800, L40S * 1800)),
+    row(
+        "services.py",
+        33,
+        "infer",
+        "app.function",
+        "H100",
+        "H100",
+        1,
+        ["a100-80gb:2", "L40S"],
+        [80, 160, 48],
+        1800,
+        False,
+        max(H100 * 1800, A100_80 * 2 * 1800, L40S * 1800),
+    ),
     # os.environ.get(name, default): the default, as in the checks; no timeout: Modal's 300 s
     row("services.py", 38, "embed", "app.function", "L4", "L4", 1, [], [24], 300, True, L4 * 300),
     # imported from another module: unknown, not guessed
@@ -62,13 +106,21 @@ def test_json_rows() -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == EXPECTED
     kinds = {r["kind"] for r in EXPECTED}
-    assert kinds == {"app.function", "app.cls", "app.server", "with_options", "sandbox.create",
-                     "image.pip_install", "image.run_function"}
+    assert kinds == {
+        "app.function",
+        "app.cls",
+        "app.server",
+        "with_options",
+        "sandbox.create",
+        "image.pip_install",
+        "image.run_function",
+    }
 
 
 def test_plain_python_and_cpu_only_calls_are_not_listed() -> None:
     result = run_cli("inventory", "--format", "json", "plain.py", cwd=INVENTORY)
-    assert result.returncode == 0 and json.loads(result.stdout) == []
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
     names = {r["name"] for r in EXPECTED}
     assert "cpu_only" not in names
 
@@ -87,11 +139,15 @@ def test_csv() -> None:
     rows = list(csv.DictReader(io.StringIO(every.stdout)))
     assert len(rows) == len(EXPECTED)
     infer = next(r for r in rows if r["name"] == "infer")
-    assert infer["fallbacks"] == "a100-80gb:2;L40S" and infer["memory_gb"] == "80;160;48"
+    assert infer["fallbacks"] == "a100-80gb:2;L40S"
+    assert infer["memory_gb"] == "80;160;48"
     server = next(r for r in rows if r["name"] == "Server")
-    assert server["memory_gb"] == "192;" and server["timeout"] == "" and server["cost_usd"] == ""
+    assert server["memory_gb"] == "192;"
+    assert server["timeout"] == ""
+    assert server["cost_usd"] == ""
     embed = next(r for r in rows if r["name"] == "embed")
-    assert embed["timeout"] == "300" and embed["timeout_default"] == "true"
+    assert embed["timeout"] == "300"
+    assert embed["timeout_default"] == "true"
 
 
 def test_text_table() -> None:
@@ -102,14 +158,24 @@ def test_text_table() -> None:
     columns = header.split()
     assert columns == ["location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max", "cost/call"]
     starts = [m.start() for m in re.finditer(r"\S+", rule)]
-    assert len(starts) == 9 and set(rule) == {"-", " "}
-    rows, footer = body[: len(EXPECTED)], body[len(EXPECTED):]
-    assert footer[0] == "" and footer[1].startswith("16 GPU requests in 2 files.")
-    cells = [[line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])] for line in rows]
+    assert len(starts) == 9
+    assert set(rule) == {"-", " "}
+    rows, footer = body[: len(EXPECTED)], body[len(EXPECTED) :]
+    assert footer[0] == ""
+    assert footer[1].startswith("16 GPU requests in 2 files.")
+    cells = [[line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=False)] for line in rows]
     by_location = {c[0]: c for c in cells}
     assert len(by_location) == len(EXPECTED)  # no two requests share a line in these fixtures
     assert by_location["services.py:33"] == [
-        "services.py:33", "infer", "app.function", "H100", "1", "a100-80gb:2, L40S", "80/160/48 GB", "1800", "$2.50",
+        "services.py:33",
+        "infer",
+        "app.function",
+        "H100",
+        "1",
+        "a100-80gb:2, L40S",
+        "80/160/48 GB",
+        "1800",
+        "$2.50",
     ]
     assert by_location["services.py:38"][7:] == ["default 300", "$0.0666"]
     assert by_location["services.py:43"] == ["services.py:43", "configured", "app.function", *["?"] * 6]
@@ -125,7 +191,9 @@ def test_catalog_additions_and_unreadable_files(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("import modal\n\ndef f(:\n    gpu = 1\n")
     result = run_cli("inventory", "--format", "json", ".", "missing.py", cwd=tmp_path)
     assert result.returncode == 2
-    assert "broken.py" in result.stderr and "cannot parse" in result.stderr and "missing.py" in result.stderr
+    assert "broken.py" in result.stderr
+    assert "cannot parse" in result.stderr
+    assert "missing.py" in result.stderr
     assert json.loads(result.stdout) == [
         row("app.py", 6, "f", "app.function", "X300:2", "X300", 2, [], [None], 100, False, None)
     ]

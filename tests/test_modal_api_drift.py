@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from modal_gpu_lint.modal_api import ALL_CALLS, ModalCall
+from modal_gpu_lint.facts.modal_api import ALL_CALLS, ModalCall
 
 
 def modal_root() -> Path:
     spec = importlib.util.find_spec("modal")
-    assert spec is not None and spec.origin is not None, "the real `modal` package must be installed"
+    assert spec is not None, "the real `modal` package must be installed"
+    assert spec.origin is not None, "the real `modal` package must be installed"
     return Path(spec.origin).parent
 
 
@@ -115,7 +116,7 @@ def test_every_call_kind_has_a_mypy_name() -> None:
     assert len(table()) == sum(len(call.mypy_fullnames) for call in ALL_CALLS), "a mypy name is listed twice"
 
 
-SAMPLE_STUB = '''
+SAMPLE_STUB = """
 import typing
 import typing_extensions
 
@@ -135,7 +136,7 @@ class Sandbox:
 
 class _Sandbox:
     def create(self, gpu: str) -> None: ...
-'''
+"""
 
 
 def test_scanner_finds_methods_and_spec_protocols_the_way_mypy_names_them() -> None:

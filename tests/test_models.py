@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from modal_gpu_lint.models import (
+from modal_gpu_lint.facts.models import (
     Precision,
     dtype_bytes,
     model_size,
@@ -96,7 +96,12 @@ def test_no_precision_in_id(model_id: str) -> None:
 
 @pytest.mark.parametrize(
     "model_id",
-    ["TheBloke/Llama-2-70B-Chat-GGUF", "turboderp/Llama-3-70B-Instruct-exl2", "mlx-community/Llama-3-70B-mlx", "x/Llama-2-70b-quantized"],
+    [
+        "TheBloke/Llama-2-70B-Chat-GGUF",
+        "turboderp/Llama-3-70B-Instruct-exl2",
+        "mlx-community/Llama-3-70B-mlx",
+        "x/Llama-2-70b-quantized",
+    ],
 )
 def test_quantized_with_unknown_width(model_id: str) -> None:
     assert precision_from_id(model_id) is False
@@ -104,13 +109,24 @@ def test_quantized_with_unknown_width(model_id: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("bfloat16", 2), ("BF16", 2), ("torch.float16", 2), ("half", 2), ("float32", 4), ("torch.float", 4), ("auto", None), ("int8", None)],
+    [
+        ("bfloat16", 2),
+        ("BF16", 2),
+        ("torch.float16", 2),
+        ("half", 2),
+        ("float32", 4),
+        ("torch.float", 4),
+        ("auto", None),
+        ("int8", None),
+    ],
 )
 def test_dtype_bytes(text: str, expected: float | None) -> None:
     assert dtype_bytes(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("fp8", 1), ("AWQ", 0.5), ("gptq", 0.25), ("bitsandbytes", 0.5), ("gguf", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("fp8", 1), ("AWQ", 0.5), ("gptq", 0.25), ("bitsandbytes", 0.5), ("gguf", None)]
+)
 def test_quantization_bytes(text: str, expected: float | None) -> None:
     assert quantization_bytes(text) == expected
 
@@ -122,10 +138,13 @@ def test_table_rows_cite_a_source_they_match() -> None:
     table = model_table()
     assert table.models
     for row in table.models:
-        assert row.params_b > 0 and row.source, row
+        assert row.params_b > 0, row
+        assert row.source, row
         match = HUB_URL.search(row.source)
         if match:  # the id the card belongs to must be read with the row's own size
             size = model_size(match.group(1))
-            assert size is not None and size.from_table and size.params_b == row.params_b, row.source
+            assert size is not None, row.source
+            assert size.from_table, row.source
+            assert size.params_b == row.params_b, row.source
         else:
             assert row.source.startswith("https://"), row

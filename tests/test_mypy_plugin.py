@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, json_findings, run_cli
 from mypy import api
 
-from modal_gpu_lint.modal_api import ALL_CALLS
+from modal_gpu_lint.facts.modal_api import ALL_CALLS
 from modal_gpu_lint.mypy_plugin import HOOKED, ModalGpuPlugin, plugin
-
-from conftest import ROOT, json_findings, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mypy"
 
@@ -45,7 +44,16 @@ def _cwd(path: Path) -> Iterator[None]:
 
 def run_mypy(project: Path, config: str, target: str, cache: Path, *extra: str) -> tuple[list[str], str, int]:
     """mypy on `target` inside `project`, as a user runs it there: (output lines, stderr, exit status)."""
-    args = ["--config-file", config, "--cache-dir", str(cache), "--no-error-summary", "--show-traceback", *extra, target]
+    args = [
+        "--config-file",
+        config,
+        "--cache-dir",
+        str(cache),
+        "--no-error-summary",
+        "--show-traceback",
+        *extra,
+        target,
+    ]
     with _cwd(project):
         stdout, stderr, status = api.run(args)
     return ordered(stdout), stderr, status
@@ -90,7 +98,8 @@ def test_expected_files_hold_plugin_errors_in_mypy_format() -> None:
     for name in FIXTURE_RUNS:
         for line in (FIXTURES / name / "expected.txt").read_text(encoding="utf-8").splitlines():
             path, row, rest = line.split(":", 2)
-            assert (FIXTURES / name / path).is_file() and row.isdigit(), line
+            assert (FIXTURES / name / path).is_file(), line
+            assert row.isdigit(), line
             if rest.startswith(" error: MGL"):
                 assert rest.endswith("  [modal-gpu]"), line
             else:
@@ -110,7 +119,8 @@ def test_linter_findings_are_plugin_errors_with_the_same_message(name: str) -> N
         for item in json_findings(result)
     }
     plugin_errors = set((project / "expected.txt").read_text(encoding="utf-8").splitlines())
-    assert linter and linter <= plugin_errors, sorted(linter - plugin_errors)
+    assert linter, sorted(linter - plugin_errors)
+    assert linter <= plugin_errors, sorted(linter - plugin_errors)
 
 
 def test_warm_cache_reports_the_same(mypy_cache: Path) -> None:
@@ -192,8 +202,12 @@ CALLS = {
     "modal.sandbox.sandbox.Sandbox.__create_spec.aio": "await modal.Sandbox.create.aio(app=app, gpu=BAD)",
     "modal.image.Image.run_function": "image.run_function(print, gpu=BAD)",
     "modal.image.Image.pip_install": 'image.pip_install("torch", gpu=BAD)',
-    "modal.image.Image.pip_install_private_repos": 'image.pip_install_private_repos("github.com/a/b", git_user="u", gpu=BAD)',
-    "modal.image.Image.pip_install_from_requirements": 'image.pip_install_from_requirements("requirements.txt", gpu=BAD)',
+    "modal.image.Image.pip_install_private_repos": (
+        'image.pip_install_private_repos("github.com/a/b", git_user="u", gpu=BAD)'
+    ),
+    "modal.image.Image.pip_install_from_requirements": (
+        'image.pip_install_from_requirements("requirements.txt", gpu=BAD)'
+    ),
     "modal.image.Image.pip_install_from_pyproject": 'image.pip_install_from_pyproject("pyproject.toml", gpu=BAD)',
     "modal.image.Image.uv_pip_install": 'image.uv_pip_install("torch", gpu=BAD)',
     "modal.image.Image.uv_sync": "image.uv_sync(gpu=BAD)",
@@ -212,15 +226,19 @@ def test_every_call_in_the_shared_table_is_checked(tmp_path: Path, mypy_cache: P
     names = sorted(CALLS)
     body = "".join(f"    {CALLS[name]}\n" for name in names)
     source = (
-        "import modal\n\nfrom allcalls.settings import BAD\n\napp = modal.App()\nimage = modal.Image.debian_slim()\n\n\n"
+        "import modal\n\nfrom allcalls.settings import BAD\n\n"
+        "app = modal.App()\nimage = modal.Image.debian_slim()\n\n\n"
         f"async def main() -> None:\n{body}"
     )
     first_line = 10
-    _write(tmp_path, {
-        "pyproject.toml": '[tool.mypy]\nplugins = ["modal_gpu_lint.mypy_plugin"]\n\n[tool.modal-gpu-lint]\n',
-        "allcalls/__init__.py": "",
-        "allcalls/settings.py": 'from typing import Final\n\nBAD: Final = "A100-80G"\n',
-    })
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.mypy]\nplugins = ["modal_gpu_lint.mypy_plugin"]\n\n[tool.modal-gpu-lint]\n',
+            "allcalls/__init__.py": "",
+            "allcalls/settings.py": 'from typing import Final\n\nBAD: Final = "A100-80G"\n',
+        },
+    )
     (tmp_path / "allcalls" / "main.py").write_text(source, encoding="utf-8")
     lines, stderr, status = run_mypy(tmp_path, "pyproject.toml", "allcalls", mypy_cache)
     message = "error: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?  [modal-gpu]"
@@ -256,8 +274,14 @@ def test_fixture_copy_outside_the_repo_finds_its_own_config(tmp_path: Path, mypy
     shutil.copytree(FIXTURES / "custom_catalog", project)
     with _cwd(tmp_path):
         stdout, _, status = api.run(
-            ["--config-file", str(project / "pyproject.toml"), "--cache-dir", str(mypy_cache),
-             "--no-error-summary", str(project / "catproj")]
+            [
+                "--config-file",
+                str(project / "pyproject.toml"),
+                "--cache-dir",
+                str(mypy_cache),
+                "--no-error-summary",
+                str(project / "catproj"),
+            ]
         )
     prefix = f"{project}{os.sep}"
     lines = [line.removeprefix(prefix) for line in ordered(stdout)]
@@ -271,11 +295,14 @@ def test_readme_example_is_what_mypy_prints(tmp_path: Path, mypy_cache: Path) ->
     section = readme.split("\n## mypy plugin\n", 1)[1].split("\n## ", 1)[0]
     program, output = re.findall(r"```(?:python)?\n(.*?)```", section, re.DOTALL)[:2]
     files = re.split(r"^# (myproject/\S+\.py)\n", program, flags=re.MULTILINE)[1:]
-    _write(tmp_path, dict(zip(files[::2], (text.strip() + "\n" for text in files[1::2]))))
-    _write(tmp_path, {
-        "pyproject.toml": '[tool.mypy]\nplugins = ["modal_gpu_lint.mypy_plugin"]\n\n[tool.modal-gpu-lint]\n',
-        "myproject/__init__.py": "",
-    })
+    _write(tmp_path, dict(zip(files[::2], (text.strip() + "\n" for text in files[1::2]), strict=False)))
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.mypy]\nplugins = ["modal_gpu_lint.mypy_plugin"]\n\n[tool.modal-gpu-lint]\n',
+            "myproject/__init__.py": "",
+        },
+    )
     command, *shown = output.strip().splitlines()
     assert command == "$ mypy myproject"
     lines, _, status = run_mypy(tmp_path, "pyproject.toml", "myproject", mypy_cache)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ast
 import sys
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modal_gpu_lint import nesting
-from modal_gpu_lint.nesting import MAX_DEPTH, ensure_recursion_limit, nesting_problem
+from modal_gpu_lint.analysis import nesting
+from modal_gpu_lint.analysis.nesting import MAX_DEPTH, ensure_recursion_limit, nesting_problem
 
 
 def full_depth(text: str) -> int:
@@ -57,7 +58,7 @@ WRAPPERS = [
 
 
 def test_ordinary_code_passes() -> None:
-    assert nesting_problem(open(nesting.__file__, encoding="utf-8").read(), "nesting.py") is None
+    assert nesting_problem(Path(nesting.__file__).read_text(encoding="utf-8"), "nesting.py") is None
     assert nesting_problem("", "empty.py") is None
 
 
@@ -66,7 +67,8 @@ def test_a_deep_chain_is_reported_at_its_row_and_character_column() -> None:
     problem = nesting_problem(text, "deep.py")
     assert problem is not None
     message, row, column = problem
-    assert f"more than {MAX_DEPTH} levels" in message and row == 2
+    assert f"more than {MAX_DEPTH} levels" in message
+    assert row == 2
     assert column == len("\u00e9\u00e9 = 1; x = ") + 1  # characters, not UTF-8 bytes
 
 
@@ -79,7 +81,9 @@ def test_pruning_never_hides_a_deep_node(wrapper: str, kind: str, offset: int) -
 
 def test_python_errors_that_mean_danger_are_reported() -> None:
     problem = nesting_problem("x = " + "[" * 300 + "]" * 300 + "\n", "brackets.py")
-    assert problem is not None and "too many nested parentheses" in problem[0] and problem[1] == 1
+    assert problem is not None
+    assert "too many nested parentheses" in problem[0]
+    assert problem[1] == 1
     problem = nesting_problem("x = " + "-" * 100_000 + "1\n", "negations.py")
     assert problem == ("nested too deeply: Python itself cannot compile this file", 0, 0)
 
@@ -88,7 +92,9 @@ def test_other_syntax_errors_are_left_to_libcst_unless_the_text_looks_dangerous(
     assert nesting_problem('print "x"\n', "py2.py") is None  # libcst (or its error message) decides
     long_line = 'print "x"\nX = "' + "a" * 20_000 + '"\n'
     problem = nesting_problem(long_line, "py2.py")
-    assert problem is not None and problem[1] == 1 and problem[2] >= 1
+    assert problem is not None
+    assert problem[1] == 1
+    assert problem[2] >= 1
     brackets_in_strings = 'print "x"\nX = "' + "(" * 150 + '"\n'  # counted naively: still refused
     assert nesting_problem(brackets_in_strings, "py2.py") is not None
 

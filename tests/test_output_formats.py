@@ -19,7 +19,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from conftest import FIXTURES, ROOT, json_findings, run_cli
 
 EXAMPLE = FIXTURES / "example"
@@ -28,7 +27,7 @@ SCHEMA = json.loads((FIXTURES / "sarif-schema-2.1.0.json").read_text(encoding="u
 VALIDATOR = jsonschema.Draft4Validator(SCHEMA)
 ANNOTATION = re.compile(r"^::(?P<kind>error|warning|notice) (?P<props>[^:]*)::(?P<message>.*)$")
 
-FIXABLE = '''import modal
+FIXABLE = """import modal
 
 app = modal.App("x")
 
@@ -39,7 +38,7 @@ def a(): ...
 
 @app.function(gpu=["T4", "t4"], timeout=60)
 def b(): ...
-'''
+"""
 
 
 def sarif(*args: str, cwd: Path) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
@@ -68,23 +67,34 @@ def test_sarif_is_schema_valid_and_matches_the_json_output() -> None:
         region = physical["region"]
         got.append(
             (
-                physical["artifactLocation"]["uri"], r["ruleId"], r["message"]["text"],
-                region["startLine"], region["startColumn"], region["endLine"], region["endColumn"],
+                physical["artifactLocation"]["uri"],
+                r["ruleId"],
+                r["message"]["text"],
+                region["startLine"],
+                region["startColumn"],
+                region["endLine"],
+                region["endColumn"],
             )
         )
     expected = [
         (
-            Path(d["filename"]).relative_to(LINT.resolve()).as_posix(), d["code"], d["message"],
-            d["location"]["row"], d["location"]["column"], d["end_location"]["row"], d["end_location"]["column"],
+            Path(d["filename"]).relative_to(LINT.resolve()).as_posix(),
+            d["code"],
+            d["message"],
+            d["location"]["row"],
+            d["location"]["column"],
+            d["end_location"]["row"],
+            d["end_location"]["column"],
         )
         for d in plain
     ]
-    assert got == expected and expected
+    assert got == expected
+    assert expected
     assert run["invocations"][0]["executionSuccessful"] is True
 
 
 def test_sarif_rule_metadata() -> None:
-    from modal_gpu_lint.rules import RULES
+    from modal_gpu_lint.rules.registry import RULES
 
     log, _ = sarif(EXAMPLE.name, cwd=FIXTURES)
     rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
@@ -95,7 +105,8 @@ def test_sarif_rule_metadata() -> None:
         assert entry["shortDescription"]["text"] == rule.summary
         assert entry["fullDescription"]["text"] == rule.why
         assert entry["helpUri"] == rule.url
-        assert rule.example in entry["help"]["text"] and rule.instead in entry["help"]["markdown"]
+        assert rule.example in entry["help"]["text"]
+        assert rule.instead in entry["help"]["markdown"]
         assert entry["defaultConfiguration"]["enabled"] is rule.default
         assert entry["defaultConfiguration"]["level"] in ("error", "warning", "note")
     assert rules["MGL001"]["defaultConfiguration"]["level"] == "error"
@@ -122,9 +133,14 @@ def test_sarif_fixes_rewrite_the_text(tmp_path: Path) -> None:
                 assert region["startLine"] == region["endLine"]
                 row = region["startLine"] - 1
                 line = text[row]
-                text[row] = line[: region["startColumn"] - 1] + replacement["insertedContent"]["text"] + line[region["endColumn"] - 1 :]
+                text[row] = (
+                    line[: region["startColumn"] - 1]
+                    + replacement["insertedContent"]["text"]
+                    + line[region["endColumn"] - 1 :]
+                )
             fixed[result["ruleId"], result["locations"][0]["physicalLocation"]["region"]["startLine"]] = (
-                fix["description"]["text"], "".join(text)
+                fix["description"]["text"],
+                "".join(text),
             )
     assert fixed[("MGL009", 6)][1] == FIXABLE.replace('gpu="l4"', 'gpu="L4"')
     assert "safe fix" in fixed[("MGL009", 6)][0]
@@ -142,7 +158,8 @@ def test_sarif_reports_unparsable_files_and_paths_outside_the_folder(tmp_path: P
     (invocation,) = log["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
     (note,) = invocation["toolExecutionNotifications"]
-    assert note["level"] == "error" and "cannot parse" in note["message"]["text"]
+    assert note["level"] == "error"
+    assert "cannot parse" in note["message"]["text"]
     location = note["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "broken.py", "uriBaseId": "%SRCROOT%"}
     where = re.search(r"broken\.py:(\d+):(\d+): cannot parse", result.stderr)
@@ -168,7 +185,7 @@ def test_github_annotations_match_the_json_output() -> None:
     plain = json_findings(run_cli("--format", "json", "--no-cache", "example/gpu_app.py", cwd=FIXTURES))
     assert result.returncode == 1
     got = annotations(result.stdout)
-    from modal_gpu_lint.rules import RULES
+    from modal_gpu_lint.rules.registry import RULES
 
     kinds = {"MGL101": "warning"}
     assert got == [
@@ -186,7 +203,8 @@ def test_github_annotations_match_the_json_output() -> None:
         )
         for d in plain
     ]
-    assert got[0][0] == "error" and got[0][1]["title"] == "MGL001 (unknown-gpu-type)"
+    assert got[0][0] == "error"
+    assert got[0][1]["title"] == "MGL001 (unknown-gpu-type)"
 
 
 def test_github_escapes_and_file_errors(tmp_path: Path) -> None:
@@ -205,9 +223,12 @@ def test_github_escapes_and_file_errors(tmp_path: Path) -> None:
     assert {props["file"] for _, props, _ in got[1:]} == {"a%2Cb.py"}
     assert {kind for kind, _, _ in got[1:]} == {"notice", "error"}  # MGL009 is a note, MGL007 an error
 
-    from modal_gpu_lint.output import github_error
+    from modal_gpu_lint.report.output import github_error
 
-    assert github_error("x.py", "100% sure\nreally", 2, 5) == "::error title=modal-gpu-lint,file=x.py,line=2,col=5::100%25 sure%0Areally"
+    assert (
+        github_error("x.py", "100% sure\nreally", 2, 5)
+        == "::error title=modal-gpu-lint,file=x.py,line=2,col=5::100%25 sure%0Areally"
+    )
 
 
 # ---- text format -----------------------------------------------------------------------------
@@ -249,9 +270,11 @@ def test_colour_on_a_terminal_only_and_never_with_no_color() -> None:
     assert code == 1
     assert "\x1b[1;31mMGL001\x1b[0m" in coloured
     code, no_color = run_in_terminal("gpu_app.py", env=clean_env(NO_COLOR="1"), cwd=EXAMPLE)
-    assert code == 1 and "\x1b[" not in no_color
+    assert code == 1
+    assert "\x1b[" not in no_color
     code, dumb = run_in_terminal("gpu_app.py", env=clean_env(TERM="dumb"), cwd=EXAMPLE)
-    assert code == 1 and "\x1b[" not in dumb
+    assert code == 1
+    assert "\x1b[" not in dumb
     piped = run_cli("gpu_app.py", cwd=EXAMPLE)
     assert "\x1b[" not in piped.stdout
     # the same text once the colour codes are taken out
@@ -271,13 +294,13 @@ def test_text_shows_the_source_line_and_a_caret_under_the_finding() -> None:
 
 def test_text_caret_with_tabs_wide_characters_and_form_feeds(tmp_path: Path) -> None:
     source = (
-        'import modal\n'
-        '\x0c\n'  # a form feed line: not a line break inside a line for Python
+        "import modal\n"
+        "\x0c\n"  # a form feed line: not a line break inside a line for Python
         'app = modal.App("x")\n'
-        '\n'
+        "\n"
         'X = {"名前": 1}; app.function(gpu="A10:8", timeout=60)(print)\n'
-        '\n'
-        'if True:\n'
+        "\n"
+        "if True:\n"
         '\tapp.function(gpu="L4:9", timeout=60)(print)  # noqa: E501\n'
     )
     (tmp_path / "app.py").write_text(source, encoding="utf-8")
@@ -291,11 +314,14 @@ def test_text_caret_with_tabs_wide_characters_and_form_feeds(tmp_path: Path) -> 
     assert wide[2] == " " * (len('   5 | X = {"名前": 1}; app.function(') + 2) + "^" * len('gpu="A10:8"')
     assert tab[0].startswith("app.py:8:15: MGL003")
     assert tab[1] == '   8 |  app.function(gpu="L4:9", timeout=60)(print)  # noqa: E501'
-    assert tab[2] == " " * len('   8 |  app.function(') + "^" * len('gpu="L4:9"')
+    assert tab[2] == " " * len("   8 |  app.function(") + "^" * len('gpu="L4:9"')
 
 
 def test_noqa_after_a_form_feed_line(tmp_path: Path) -> None:
-    source = 'import modal\n\x0c\napp = modal.App("x")\n\n@app.function(gpu="A10:8", timeout=60)  # noqa: MGL003\ndef f(): ...\n'
+    source = (
+        'import modal\n\x0c\napp = modal.App("x")\n\n'
+        '@app.function(gpu="A10:8", timeout=60)  # noqa: MGL003\ndef f(): ...\n'
+    )
     (tmp_path / "app.py").write_text(source)
     result = run_cli("app.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout

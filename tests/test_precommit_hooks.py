@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 if importlib.util.find_spec("pre_commit") is None:
@@ -28,7 +27,7 @@ if importlib.util.find_spec("pre_commit") is None:
 SNAPSHOT = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "modal_gpu_lint/")
 GIT = ("git", "-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false")
 
-UNFIXABLE_AND_SAFE = '''import modal
+UNFIXABLE_AND_SAFE = """import modal
 
 app = modal.App("x")
 
@@ -36,8 +35,8 @@ app = modal.App("x")
 @app.cls(gpu="A10:8", container_idle_timeout=300, timeout=600)
 class Server:
     pass
-'''
-SAFE_ONLY = '''import modal
+"""
+SAFE_ONLY = """import modal
 
 app = modal.App("x")
 
@@ -45,8 +44,8 @@ app = modal.App("x")
 @app.function(gpu="H100", keep_warm=1, timeout=600)
 def f():
     pass
-'''
-CLEAN = '''import modal
+"""
+CLEAN = """import modal
 
 app = modal.App("x")
 
@@ -54,7 +53,7 @@ app = modal.App("x")
 @app.function(gpu="H100", min_containers=1, timeout=600)
 def f():
     pass
-'''
+"""
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -116,7 +115,8 @@ def run_hook(hook_repo: Path, home: Path, hook: str, *files: str, cwd: Path) -> 
     rev = git("rev-parse", "HEAD", cwd=hook_repo).strip()
     config = cwd / ".pre-commit-config.yaml"
     config.write_text(
-        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: modal-gpu-lint\n      - id: modal-gpu-lint-fix\n"
+        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n"
+        "      - id: modal-gpu-lint\n      - id: modal-gpu-lint-fix\n"
     )
     git("add", ".pre-commit-config.yaml", cwd=cwd)
     return pre_commit("run", hook, "--files", *files, cwd=cwd, home=home)
@@ -132,12 +132,14 @@ def test_try_repo_runs_both_hooks(hook_repo: Path, project: Path) -> None:
     assert "Failed" in check
     assert "both.py:6:10: MGL003 'A10:8' asks for 8 x A10" in check
     assert "both.py:6:23: MGL201 [*] container_idle_timeout= was renamed scaledown_window=" in check
-    assert "clean.py:" not in check and "notes.txt" not in check
+    assert "clean.py:" not in check
+    assert "notes.txt" not in check
     assert "--- both.py\n+++ both.py\n" in check
     assert '-@app.cls(gpu="A10:8", container_idle_timeout=300, timeout=600)\n' in check
     assert '+@app.cls(gpu="A10:8", scaledown_window=300, timeout=600)\n' in check
     # the fix hook: applies the safe fix, fails (a file changed, MGL003 remains)
-    assert "Failed" in fix and "files were modified by this hook" in fix
+    assert "Failed" in fix
+    assert "files were modified by this hook" in fix
     assert "both.py:6:10: MGL003" in fix
     assert (project / "both.py").read_text() == UNFIXABLE_AND_SAFE.replace("container_idle_timeout", "scaledown_window")
     assert (project / "clean.py").read_text() == CLEAN
@@ -168,8 +170,11 @@ def test_fix_hook_applies_safe_fixes_then_passes(hook_repo: Path, pre_commit_hom
     assert "Passed" in again.stdout
 
 
-def test_fix_hook_keeps_failing_while_unfixable_findings_remain(hook_repo: Path, pre_commit_home: Path, project: Path) -> None:
+def test_fix_hook_keeps_failing_while_unfixable_findings_remain(
+    hook_repo: Path, pre_commit_home: Path, project: Path
+) -> None:
     run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "both.py", cwd=project)
     again = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "both.py", cwd=project)
-    assert again.returncode == 1 and "files were modified" not in again.stdout
+    assert again.returncode == 1
+    assert "files were modified" not in again.stdout
     assert "both.py:6:10: MGL003" in again.stdout

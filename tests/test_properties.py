@@ -14,12 +14,12 @@ from hypothesis import example, given, note
 from hypothesis import strategies as st
 from modal._utils.function_utils import parse_gpu_config
 from modal.exception import InvalidError
-
-from modal_gpu_lint.catalog import Catalog
-from modal_gpu_lint.gpu_checks import Verdict, check_gpu_string, check_gpu_value
-from modal_gpu_lint.spec import GpuSpec, SpecError, parse_spec
-from modal_gpu_lint.values import ListValue, Value
 from strategies import CATALOG, catalogs, gpu_strings, gpu_values
+
+from modal_gpu_lint.analysis.values import ListValue, Value
+from modal_gpu_lint.facts.catalog import Catalog
+from modal_gpu_lint.facts.spec import GpuSpec, SpecError, parse_spec
+from modal_gpu_lint.rules.gpu_checks import Verdict, check_gpu_string, check_gpu_value
 
 CODES = {"MGL001", "MGL002", "MGL003", "MGL004", "MGL005", "MGL006", "MGL007", "MGL009"}
 UINT32 = 2**32
@@ -68,7 +68,8 @@ def test_parse_spec_agrees_with_the_client(text: str) -> None:
     expected_kind = server_only_kind(text)
     if isinstance(spec, SpecError):
         assert spec.kind == expected_kind
-        assert spec.text == text and spec.message
+        assert spec.text == text
+        assert spec.message
         return
     assert expected_kind is None
     head, colon, count_text = text.partition(":")
@@ -88,9 +89,12 @@ def check_invariants(verdicts: list[Verdict], value: Value, catalog: Catalog) ->
     """What every verdict list must look like, whatever the value."""
     for verdict in verdicts:
         assert verdict.code in CODES
-        assert verdict.message and "\n" not in verdict.message and "\r" not in verdict.message
+        assert verdict.message
+        assert "\n" not in verdict.message
+        assert "\r" not in verdict.message
         if verdict.item is not None:
-            assert isinstance(value, ListValue) and 0 <= verdict.item < len(value.items)
+            assert isinstance(value, ListValue)
+            assert 0 <= verdict.item < len(value.items)
         if verdict.replacement is None:
             continue
         after = {v.code for v in check_gpu_string(verdict.replacement, catalog)}
@@ -102,11 +106,15 @@ def check_invariants(verdicts: list[Verdict], value: Value, catalog: Catalog) ->
             assert not after & {"MGL001", "MGL002", "MGL004"}, (verdict, after)
 
 
-CALLS = st.sampled_from(["app.function", "app.cls", "app.server", "with_options", "Sandbox.create", "Image.pip_install"])
+CALLS = st.sampled_from(
+    ["app.function", "app.cls", "app.server", "with_options", "Sandbox.create", "Image.pip_install"]
+)
 
 
 @given(gpu_values(), st.booleans(), catalogs(), CALLS)
-@example(ListValue((ListValue(("H100",)), "T4")), True, CATALOG, "App.function")  # was: "entry 1 ... is ListValue(items=...)"
+@example(
+    ListValue((ListValue(("H100",)), "T4")), True, CATALOG, "App.function"
+)  # was: "entry 1 ... is ListValue(items=...)"
 def test_check_gpu_value_never_raises_and_is_well_formed(
     value: Value, accepts_list: bool, catalog: Catalog, call: str
 ) -> None:
@@ -129,7 +137,8 @@ def test_every_string_verdict_is_consistent(text: str, catalog: Catalog) -> None
     elif catalog.lookup(spec.type_text) is None:
         assert codes == ["MGL001"]  # an unknown type says nothing more
     else:
-        assert "MGL001" not in codes and "MGL002" not in codes
+        assert "MGL001" not in codes
+        assert "MGL002" not in codes
         assert ("MGL009" in codes) <= (codes == ["MGL009"])  # spelling advice only on valid values
 
 
@@ -140,6 +149,7 @@ def _ascii_letters_only_change(text: str) -> bool:
 @given(gpu_strings().filter(_ascii_letters_only_change))
 def test_case_does_not_change_the_verdict(text: str) -> None:
     """GPU names are case-insensitive: only the spelling advice (MGL009) may differ."""
+
     def codes(t: str) -> Counter[str]:
         return Counter(v.code for v in check_gpu_string(t, CATALOG) if v.code != "MGL009")
 

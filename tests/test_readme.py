@@ -11,11 +11,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from conftest import ROOT, run_cli
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes
-from modal_gpu_lint.rules import RULES
+
+from modal_gpu_lint.rules.registry import RULES
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 EXAMPLE = "tests/fixtures/example/gpu_app.py"
@@ -23,7 +23,8 @@ EXAMPLE = "tests/fixtures/example/gpu_app.py"
 
 def load_update_docs() -> ModuleType:
     spec = importlib.util.spec_from_file_location("update_docs", ROOT / "scripts" / "update_docs.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["update_docs"] = module
     spec.loader.exec_module(module)
@@ -65,7 +66,8 @@ def test_readme_opens_with_the_two_commands() -> None:
         assert match, marker
         assert match.group(1).startswith("python3 -m venv .venv && ")
     assert ".venv/bin/modal-gpu-lint tests/fixtures/example/gpu_app.py" in head
-    assert "pip install -q -e '.[test]'" in head and "pytest" in head
+    assert "pip install -q -e '.[test]'" in head
+    assert "pytest" in head
 
 
 def test_rules_table_and_reference_are_generated_from_the_rules() -> None:
@@ -74,11 +76,17 @@ def test_rules_table_and_reference_are_generated_from_the_rules() -> None:
         "the README's rules table is stale: run python scripts/update_docs.py"
     )
     reference = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert reference == UPDATE_DOCS.rules_reference(RULES.values()), "docs/rules.md is stale: run python scripts/update_docs.py"
+    assert reference == UPDATE_DOCS.rules_reference(RULES.values()), (
+        "docs/rules.md is stale: run python scripts/update_docs.py"
+    )
 
 
 def test_rules_table_rows_match_rules_md_contract() -> None:
-    rows = re.findall(r"^\| \[(MGL\d{3})\]\(docs/rules\.md#(mgl\d{3})\) \| ([a-z0-9-]+) \| (on|off) \| (safe|unsafe|none) \|", README, re.MULTILINE)
+    rows = re.findall(
+        r"^\| \[(MGL\d{3})\]\(docs/rules\.md#(mgl\d{3})\) \| ([a-z0-9-]+) \| (on|off) \| (safe|unsafe|none) \|",
+        README,
+        re.MULTILINE,
+    )
     assert [r[0] for r in rows] == list(RULES)
     for code, anchor, name, default, fix in rows:
         rule = RULES[code]
@@ -119,7 +127,9 @@ def expected_codes(code: str) -> set[tuple[int, str]]:
 PYTHON_EXAMPLES = [(title, code) for title in DOC_SECTIONS for code in blocks(section(title), "python")]
 
 
-@pytest.mark.parametrize(("title", "code"), PYTHON_EXAMPLES, ids=[f"{t}-{i}" for i, (t, _) in enumerate(PYTHON_EXAMPLES)])
+@pytest.mark.parametrize(
+    ("title", "code"), PYTHON_EXAMPLES, ids=[f"{t}-{i}" for i, (t, _) in enumerate(PYTHON_EXAMPLES)]
+)
 def test_python_examples_report_what_their_comments_say(title: str, code: str) -> None:
     program = code if code.startswith("import") else PRELUDE + code
     offset = 0 if program is code else PRELUDE.count("\n")
@@ -139,12 +149,15 @@ def test_configuration_example_is_valid_and_means_what_it_says(tmp_path: Path) -
     assert settings.fix_timeout == 7200
     assert settings.codes_for(str(tmp_path / "tests" / "test_app.py")) == settings.selected - {"MGL101"}
     assert not settings.codes_for(str(tmp_path / "legacy" / "old.py")) & {"MGL201", "MGL205"}
-    assert settings.is_excluded(str(tmp_path / "generated" / "x.py")) and settings.is_excluded(str(tmp_path / "a_pb2.py"))
+    assert settings.is_excluded(str(tmp_path / "generated" / "x.py"))
+    assert settings.is_excluded(str(tmp_path / "a_pb2.py"))
     assert settings.is_excluded(str(tmp_path / ".venv"))  # extend-exclude keeps the defaults
     gb300 = settings.catalog.lookup("GB300")
-    assert gb300 is not None and (gb300.memory_gb, gb300.max_count) == (288, 8)
+    assert gb300 is not None
+    assert (gb300.memory_gb, gb300.max_count) == (288, 8)
     rtx = settings.catalog.lookup("RTX-PRO-6000")
-    assert rtx is not None and rtx.max_count == 4
+    assert rtx is not None
+    assert rtx.max_count == 4
 
 
 def test_configuration_error_example_is_the_real_message(tmp_path: Path) -> None:
@@ -191,8 +204,12 @@ def test_json_output_example() -> None:
 
 def test_error_line_examples_match_the_real_messages(tmp_path: Path) -> None:
     (block,) = [b for b in blocks(section("Output")) if "cannot parse" in b]
-    (tmp_path / "broken.py").write_bytes(b"import modal\napp = modal.App()\n\n@app.function(gpu='T4', timeout=60\ndef f(): ...\n")
-    (tmp_path / "legacy.py").write_bytes(b'import modal\napp = modal.App()\nX = "\xc3\xa9\xc3\xa9\xff"\napp.function(gpu="T4")\n')
+    (tmp_path / "broken.py").write_bytes(
+        b"import modal\napp = modal.App()\n\n@app.function(gpu='T4', timeout=60\ndef f(): ...\n"
+    )
+    (tmp_path / "legacy.py").write_bytes(
+        b'import modal\napp = modal.App()\nX = "\xc3\xa9\xc3\xa9\xff"\napp.function(gpu="T4")\n'
+    )
     result = run_cli("--no-cache", "broken.py", "legacy.py", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == block.splitlines()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_bytes
-from modal_gpu_lint.rules import RULES
+from modal_gpu_lint.rules.registry import RULES
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_bytes
 
 PRELUDE = "import modal\n\napp = modal.App('examples')\n\n"
 SETTINGS = load_settings(select=["ALL"], start=None)
@@ -30,6 +30,10 @@ def test_rule_example(code: str, kind: str, example: str) -> None:
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_every_rule_has_examples_and_docs(code: str) -> None:
     rule = RULES[code]
-    assert rule.valid and rule.invalid
-    assert rule.summary and rule.why and rule.example and rule.instead
+    assert rule.valid
+    assert rule.invalid
+    assert rule.summary
+    assert rule.why
+    assert rule.example
+    assert rule.instead
     assert (rule.fix is None) == (rule.fix_note == "") or rule.fix is None

@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_cli
 
-from modal_gpu_lint import rule_table
-from modal_gpu_lint.config import load_settings
-from modal_gpu_lint.engine import lint_file, may_have_findings
-from modal_gpu_lint.runner import PARALLEL_MIN_BYTES, Stats, lint_paths
+from modal_gpu_lint.rules import table as rule_table
+from modal_gpu_lint.run.config import load_settings
+from modal_gpu_lint.run.engine import lint_file, may_have_findings
+from modal_gpu_lint.run.runner import PARALLEL_MIN_BYTES, Stats, lint_paths
 
 LINT = sorted((FIXTURES / "lint").glob("*.py"))
 FIX = FIXTURES / "fix"
@@ -22,9 +21,9 @@ FIX = FIXTURES / "fix"
 
 def test_rule_table_is_current() -> None:
     """config.py and output.py read rule_table.py; regenerate it after changing a rule."""
-    hint = "run `python -m modal_gpu_lint.rule_table` to regenerate modal_gpu_lint/rule_table.py"
-    assert rule_table.TABLE == rule_table.live_table(), hint
-    assert rule_table.DIGEST == rule_table.rules_digest(), hint
+    hint = "run `python -m modal_gpu_lint.rules.table` to regenerate modal_gpu_lint/rule_table.py"
+    assert rule_table.live_table() == rule_table.TABLE, hint
+    assert rule_table.rules_digest() == rule_table.DIGEST, hint
     assert rule_table.RULES is rule_table.TABLE
 
 
@@ -44,7 +43,8 @@ def test_workers_give_the_same_results_as_one_process(settings_all) -> None:  # 
     serial = [lint_file(p, settings_all, edits=True) for p in paths]
     stats = Stats()
     parallel = lint_paths(paths, settings_all, edits=True, use_cache=False, jobs=2, stats=stats)
-    assert stats.workers == 2 and stats.parsed == len(paths)
+    assert stats.workers == 2
+    assert stats.parsed == len(paths)
     assert parallel == serial
     assert sum(len(r.diagnostics) for r in serial) > 50
 
@@ -52,7 +52,8 @@ def test_workers_give_the_same_results_as_one_process(settings_all) -> None:  # 
 def test_one_file_is_linted_in_process(settings_all) -> None:  # type: ignore[no-untyped-def]
     stats = Stats()
     results = lint_paths([str(LINT[0])], settings_all, use_cache=False, jobs=2, stats=stats)
-    assert stats.workers == 0 and stats.parsed == 1
+    assert stats.workers == 0
+    assert stats.parsed == 1
     assert results == [lint_file(str(LINT[0]), settings_all)]
 
 
@@ -61,10 +62,16 @@ def test_cli_on_a_folder_matches_file_by_file(tmp_path: Path, settings_all) -> N
     folder = tmp_path / "lint"
     shutil.copytree(FIXTURES / "lint", folder)
     result = run_cli("--select", "ALL", "--format", "json", "--no-cache", ".", cwd=folder)
-    assert result.returncode == 1 and result.stdout.startswith("["), result.stderr
-    found = sorted((Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"]) for d in json.loads(result.stdout))
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("["), result.stderr
+    found = sorted(
+        (Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"])
+        for d in json.loads(result.stdout)
+    )
     expected = sorted(
-        (Path(d.path).name, d.row, d.column, d.code) for p in sorted(folder.glob("*.py")) for d in lint_file(str(p), settings_all).diagnostics
+        (Path(d.path).name, d.row, d.column, d.code)
+        for p in sorted(folder.glob("*.py"))
+        for d in lint_file(str(p), settings_all).diagnostics
     )
     assert found == expected
 

@@ -15,10 +15,9 @@ from typing import Any
 
 import libcst as cst
 import pytest
-
 from conftest import FIXTURES
 
-from modal_gpu_lint.walk import visit
+from modal_gpu_lint.analysis.walk import visit
 
 FILES = sorted(p for p in FIXTURES.rglob("*.py") if "mypy" not in p.parts)
 
@@ -76,7 +75,7 @@ class Sparse(cst.CSTVisitor):
 
 TRACER = _tracer()
 
-EXTRA = '''\
+EXTRA = """\
 x = f"{a!r:>{width}} {b=} {c:{d}.{e}}"
 match command:
     case [Point(x=0, y=0), *rest] if rest: pass
@@ -88,7 +87,7 @@ async def f[T](a, /, b: int = 1, *args, c, **kw) -> T:
     del x[0], y.z
     lambda q=1, *r: (yield)
 type Alias = list[int]
-'''
+"""
 
 
 @pytest.mark.parametrize("path", [*FILES, "extra"], ids=[*(p.name for p in FILES), "extra"])

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from modal._utils.function_utils import parse_gpu_config
 from modal.exception import InvalidError
 
-from modal_gpu_lint.spec import GpuSpec, SpecError, parse_spec
+from modal_gpu_lint.facts.spec import GpuSpec, SpecError, parse_spec
 
 # (text, what the client does, what parse_spec says)
 #   client: "ok" (returns a config), "invalid" (InvalidError), "range" (protobuf rejects the count)
@@ -75,7 +75,8 @@ def test_table(text: str, client_verdict: str, ours: tuple[str, str, int] | str)
     if isinstance(ours, str):
         assert isinstance(spec, SpecError), spec
         assert spec.kind == ours
-        assert spec.text == text and spec.message
+        assert spec.text == text
+        assert spec.message
     else:
         assert isinstance(spec, GpuSpec), spec
         assert (spec.type_text, spec.suffix, spec.count) == ours
@@ -93,12 +94,14 @@ def test_same_type_and_count_as_the_client(text: str) -> None:
 
 def test_count_text_is_kept_for_the_fixer() -> None:
     spec = parse_spec("H100:08")
-    assert isinstance(spec, GpuSpec) and spec.count_text == "08"
+    assert isinstance(spec, GpuSpec)
+    assert spec.count_text == "08"
     spec = parse_spec("H100")
-    assert isinstance(spec, GpuSpec) and spec.count_text is None
+    assert isinstance(spec, GpuSpec)
+    assert spec.count_text is None
 
 
-GPU_ALPHABET = st.sampled_from(list("HABLTh1024568!+:-_ GB\t") + ["100", "80GB", ":", "any"])
+GPU_ALPHABET = st.sampled_from([*list("HABLTh1024568!+:-_ GB\t"), "100", "80GB", ":", "any"])
 
 
 @settings(max_examples=400, deadline=None)
@@ -107,7 +110,8 @@ def test_agrees_with_the_client_on_any_text(text: str) -> None:
     verdict = client(text)
     spec = parse_spec(text)
     if verdict == "invalid":
-        assert isinstance(spec, SpecError) and spec.kind == "count", (text, spec)
+        assert isinstance(spec, SpecError), (text, spec)
+        assert spec.kind == "count", (text, spec)
         return
     assert not (isinstance(spec, SpecError) and spec.kind == "count"), (text, spec)
     if isinstance(spec, GpuSpec):

@@ -6,29 +6,32 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ..catalog import Catalog
-from ..findings import Finding, Fix, Replace
-from ..body import Use
-from ..gpu_request import Entry, read_request
-from ..sites import Site
-from ..spec import GpuSpec, parse_spec
-from .base import Rule
-from .context import Context
-from .fixes import quote_like
-from .needs import advice_data, site_body
+from modal_gpu_lint.analysis.body import Use
+from modal_gpu_lint.analysis.gpu_request import Entry, read_request
+from modal_gpu_lint.analysis.sites import Site
+from modal_gpu_lint.facts.catalog import Catalog
+from modal_gpu_lint.facts.spec import GpuSpec, parse_spec
+from modal_gpu_lint.findings import Finding, Fix, Replace
+from modal_gpu_lint.rules.base import Rule
+from modal_gpu_lint.rules.context import Context
+from modal_gpu_lint.rules.fixes import quote_like
+from modal_gpu_lint.rules.needs import advice_data, site_body
 
 RULES = (
     Rule(
-        "MGL301", "suggest-fallbacks", False, "unsafe",
-        "A single scarce GPU request (more than 2 GPUs per container, or an H100/H200/B200-class type) "
+        code="MGL301",
+        name="suggest-fallbacks",
+        default=False,
+        fix="unsafe",
+        summary="A single scarce GPU request (more than 2 GPUs per container, or an H100/H200/B200-class type) "
         "with no fallback list. Suggests a list of types with the same count and at least as much "
         "memory per GPU.",
-        "Scarce requests wait longest for capacity; a fallback list lets Modal start the function on "
+        why="Scarce requests wait longest for capacity; a fallback list lets Modal start the function on "
         "the next type that is free. Off by default: only you know whether other hardware is "
         "acceptable. Never suggested for a pinned `H100!` or code that depends on the exact GPU.",
-        '@app.function(gpu="H100:4", timeout=3600)',
-        '@app.function(gpu=["H100:4", "A100-80GB:4", "RTX-PRO-6000:4"], timeout=3600)',
-        "Unsafe: replaces the string with the suggested list (when written inline), which lets Modal "
+        example='@app.function(gpu="H100:4", timeout=3600)',
+        instead='@app.function(gpu=["H100:4", "A100-80GB:4", "RTX-PRO-6000:4"], timeout=3600)',
+        fix_note="Unsafe: replaces the string with the suggested list (when written inline), which lets Modal "
         "grant other hardware.",
         valid=(
             '@app.function(gpu=["H100", "A100-80GB"], timeout=60)\ndef f(): ...',
@@ -38,27 +41,30 @@ RULES = (
         invalid=('@app.function(gpu="H100:4", timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL302", "suggest-strict-h100", True, "unsafe",
-        '`gpu="H100"` (not pinned) on code that depends on the exact hardware: it compares the '
+        code="MGL302",
+        name="suggest-strict-h100",
+        default=True,
+        fix="unsafe",
+        summary='`gpu="H100"` (not pinned) on code that depends on the exact hardware: it compares the '
         'device name with "H100" (`torch.cuda.get_device_name()`, `get_device_properties().name`), or '
         "benchmarks (`triton.testing.do_bench`, `torch.utils.benchmark.Timer`, or CUDA events created "
         "with `enable_timing=True` whose `elapsed_time` is read, in code that loops).",
-        "Modal may run an `H100` request on an H200 at the same price: a device-name assertion then "
+        why="Modal may run an `H100` request on an H200 at the same price: a device-name assertion then "
         "fails, and benchmark numbers are silently measured on different hardware. `H100!` pins the "
         "H100. Code that also accepts H200 is not reported. A build for compute capability 9.0 only "
-        "(`TORCH_CUDA_ARCH_LIST=\"9.0\"`, `-arch=sm_90`) is not a reason: the H200 is compute "
+        '(`TORCH_CUDA_ARCH_LIST="9.0"`, `-arch=sm_90`) is not a reason: the H200 is compute '
         "capability 9.0 too.",
-        '@app.function(gpu="H100", timeout=600)\ndef bench():\n    import torch\n'
+        example='@app.function(gpu="H100", timeout=600)\ndef bench():\n    import torch\n'
         '    assert "H100" in torch.cuda.get_device_name()',
-        '@app.function(gpu="H100!", timeout=600)\ndef bench():\n    import torch\n'
+        instead='@app.function(gpu="H100!", timeout=600)\ndef bench():\n    import torch\n'
         '    assert "H100" in torch.cuda.get_device_name()',
-        'Unsafe: writes `"H100!"` for `"H100"` (when written inline), which removes the free upgrade '
+        fix_note='Unsafe: writes `"H100!"` for `"H100"` (when written inline), which removes the free upgrade '
         "and may wait longer for capacity.",
         valid=(
             '@app.function(gpu="H100!", timeout=60)\ndef f():\n    import torch\n'
             '    assert "H100" in torch.cuda.get_device_name()',
             '@app.function(gpu="H100", timeout=60)\ndef f():\n    import torch\n'
-            '    print(torch.cuda.get_device_name())',
+            "    print(torch.cuda.get_device_name())",
         ),
         invalid=(
             '@app.function(gpu="H100", timeout=60)\ndef f():\n    import torch\n'
@@ -66,12 +72,15 @@ RULES = (
         ),
     ),
     Rule(
-        "MGL303", "weaker-fallback", False, None,
-        "A fallback list entry with less total GPU memory (memory per GPU x count) than the first entry.",
-        "Code is usually sized for the first entry (batch size, model, tensor parallelism); when Modal "
+        code="MGL303",
+        name="weaker-fallback",
+        default=False,
+        fix=None,
+        summary="A fallback list entry with less total GPU memory (memory per GPU x count) than the first entry.",
+        why="Code is usually sized for the first entry (batch size, model, tensor parallelism); when Modal "
         "grants the smaller fallback it runs out of memory. Off by default: the code may adapt.",
-        '@app.function(gpu=["H100", "L4"], timeout=3600)',
-        '@app.function(gpu=["H100", "A100-80GB"], timeout=3600)',
+        example='@app.function(gpu=["H100", "L4"], timeout=3600)',
+        instead='@app.function(gpu=["H100", "A100-80GB"], timeout=3600)',
         valid=('@app.function(gpu=["H100", "A100-80GB", "L40S:2"], timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu=["H100", "L4"], timeout=60)\ndef f(): ...',),
     ),
@@ -133,7 +142,9 @@ def _strict_h100(site: Site, gpus: tuple[tuple[Entry, ...], ...], signal: str) -
         f'requests at no extra cost), but this code {signal}: pin the hardware with "{pinned}"'
     )
     changes = tuple(
-        Replace(e.node, cst.SimpleString(quote_like(_with_suffix(e.text, "!"), e.node))) for e in loose if e.node is not None
+        Replace(e.node, cst.SimpleString(quote_like(_with_suffix(e.text, "!"), e.node)))
+        for e in loose
+        if e.node is not None
     )
     fix = Fix("unsafe", f'Write "{pinned}"', changes) if changes else None
     return Finding("MGL302", message, arg, arg, fix)
@@ -146,7 +157,9 @@ def _with_suffix(text: str, suffix: str) -> str:
 
 
 # ---- MGL301 -------------------------------------------------------------------------------------
-def _fallbacks(ctx: Context, site: Site, gpus: tuple[tuple[Entry, ...], ...], is_list: tuple[bool, ...]) -> Finding | None:
+def _fallbacks(
+    ctx: Context, site: Site, gpus: tuple[tuple[Entry, ...], ...], is_list: tuple[bool, ...]
+) -> Finding | None:
     if len(gpus) != 1 or is_list[0] or len(gpus[0]) != 1:
         return None  # already a list, or a choice made elsewhere
     entry = gpus[0][0]
@@ -177,7 +190,9 @@ def _fallbacks(ctx: Context, site: Site, gpus: tuple[tuple[Entry, ...], ...], is
             [
                 cst.Element(
                     cst.SimpleString(quote_like(text, entry.node)),
-                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(suggestion) - 1 else cst.MaybeSentinel.DEFAULT,
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    if i < len(suggestion) - 1
+                    else cst.MaybeSentinel.DEFAULT,
                 )
                 for i, text in enumerate(suggestion)
             ]
@@ -206,7 +221,7 @@ def _alternatives(catalog: Catalog, entry: Entry, limit: int = 2) -> list[str]:
 def _weaker(site: Site, gpus: tuple[tuple[Entry, ...], ...], is_list: tuple[bool, ...]) -> Iterator[Finding]:
     arg = site.arg("gpu")
     assert arg is not None
-    for entries, listed in zip(gpus, is_list):
+    for entries, listed in zip(gpus, is_list, strict=False):
         if not listed or len(entries) < 2:
             continue
         first = entries[0]

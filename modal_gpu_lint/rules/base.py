@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..findings import Applicability
+from modal_gpu_lint.findings import Applicability
 
 DOCS_URL = "https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#{code}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
-    """Metadata of one rule code; `valid`/`invalid` examples become tests."""
+    """Metadata of one rule code, given by keyword; `valid`/`invalid` examples become tests."""
 
     code: str
     name: str

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from ..catalog import Catalog
-from ..findings import Finding
-from ..sites import ModuleFacts, Site
-from ..values import Value
+from modal_gpu_lint.analysis.sites import ModuleFacts, Site
+from modal_gpu_lint.analysis.values import Value
+from modal_gpu_lint.facts.catalog import Catalog
+from modal_gpu_lint.findings import Finding
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..findings import Change, Replace
-from ..resolve import Scope, comprehension_scope, function_scope
-from ..walk import visit  # libcst's own `node.visit` rebuilds every node it passes
+from modal_gpu_lint.analysis.resolve import Scope, comprehension_scope, function_scope
+from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
+from modal_gpu_lint.findings import Change, Replace
 
 
 @dataclass

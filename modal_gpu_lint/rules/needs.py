@@ -12,30 +12,34 @@ from typing import Any
 
 import libcst as cst
 
-from .._toml import tomllib
-from ..body import BodyFacts, ModelLoad, Parallelism, read_body
-from ..catalog import Catalog, GpuType
-from ..findings import Finding
-from ..gpu_request import Entry, Request, read_request
-from ..models import Precision, describe_params, model_size, precision_from_id
-from ..resolve import Defined
-from ..sites import Site
-from ..walk import visit  # libcst's own `node.visit` rebuilds every node it passes
-from .base import Rule
-from .context import Context
+from modal_gpu_lint.analysis.body import BodyFacts, ModelLoad, Parallelism, read_body
+from modal_gpu_lint.analysis.gpu_request import Entry, Request, read_request
+from modal_gpu_lint.analysis.resolve import Defined
+from modal_gpu_lint.analysis.sites import Site
+from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
+from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts.catalog import Catalog, GpuType
+from modal_gpu_lint.facts.models import Precision, describe_params, model_size, precision_from_id
+from modal_gpu_lint.findings import Finding
+from modal_gpu_lint.rules.base import Rule
+from modal_gpu_lint.rules.context import Context
 
 RULES = (
     Rule(
-        "MGL401", "cuda-without-gpu", True, None,
-        "A Modal function or class whose body uses CUDA (`torch.cuda.synchronize()`, `.cuda()`, "
+        code="MGL401",
+        name="cuda-without-gpu",
+        default=True,
+        fix=None,
+        summary="A Modal function or class whose body uses CUDA (`torch.cuda.synchronize()`, `.cuda()`, "
         '`.to("cuda")`, `device="cuda"`, `torch.device("cuda")`, a vLLM or SGLang engine, '
         "`nvidia-smi`) but requests no GPU.",
-        "Without `gpu=` Modal runs the function on a CPU-only container, and the first CUDA call fails "
+        why="Without `gpu=` Modal runs the function on a CPU-only container, and the first CUDA call fails "
         "after the image was built and the container started. Silent when the code checks "
         "`torch.cuda.is_available()` / `device_count()` (it adapts), when `gpu=` cannot be known, and "
         "when the module gives the class or function a GPU later with `.with_options(gpu=...)`.",
-        '@app.function()\ndef train():\n    import torch\n    model = torch.nn.Linear(8, 8).cuda()',
-        '@app.function(gpu="L4", timeout=3600)\ndef train():\n    import torch\n    model = torch.nn.Linear(8, 8).cuda()',
+        example="@app.function()\ndef train():\n    import torch\n    model = torch.nn.Linear(8, 8).cuda()",
+        instead='@app.function(gpu="L4", timeout=3600)\ndef train():\n    import torch\n'
+        "    model = torch.nn.Linear(8, 8).cuda()",
         valid=(
             '@app.function(gpu="L4", timeout=60)\ndef f():\n    import torch\n    return torch.ones(1).cuda()',
             "@app.function()\ndef f():\n    import torch\n    device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
@@ -46,18 +50,21 @@ RULES = (
         invalid=("@app.function()\ndef f():\n    import torch\n    torch.cuda.synchronize()",),
     ),
     Rule(
-        "MGL402", "parallelism-exceeds-gpus", True, None,
-        "A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM), "
+        code="MGL402",
+        name="parallelism-exceeds-gpus",
+        default=True,
+        fix=None,
+        summary="A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM), "
         "`--tp` / `--tp-size` (SGLang), `torchrun --nproc-per-node` or `accelerate launch "
         "--num_processes` larger than the number of GPUs the function requests.",
-        "vLLM, SGLang and torchrun fail at start-up when asked for more GPUs than the container has, "
+        why="vLLM, SGLang and torchrun fail at start-up when asked for more GPUs than the container has, "
         "after the GPU was paid for. Fewer is legitimate (an engine beside a trainer). With "
         "`@modal.clustered(size=N)`, tensor parallelism up to N times the per-container count is "
         "legitimate (torchrun's count is per node). For a fallback list, every entry must be large "
         "enough: Modal may grant any of them.",
-        '@app.function(gpu="H100:2", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
+        example='@app.function(gpu="H100:2", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
         '    llm = LLM(model="Qwen/Qwen2.5-72B-Instruct", tensor_parallel_size=4)',
-        '@app.function(gpu="H100:4", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
+        instead='@app.function(gpu="H100:4", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
         '    llm = LLM(model="Qwen/Qwen2.5-72B-Instruct", tensor_parallel_size=4)',
         valid=(
             'N = 2\n\n\n@app.function(gpu=f"H100:{N}", timeout=60)\ndef f():\n    from vllm import LLM\n'
@@ -69,17 +76,20 @@ RULES = (
         ),
     ),
     Rule(
-        "MGL403", "model-exceeds-gpu-memory", True, None,
-        "A model whose parameter count is known (from its id, or a table of well-known models) and "
+        code="MGL403",
+        name="model-exceeds-gpu-memory",
+        default=True,
+        fix=None,
+        summary="A model whose parameter count is known (from its id, or a table of well-known models) and "
         "whose weights alone, at a known precision, exceed all the GPU memory the function requests.",
-        "The load fails with CUDA out-of-memory after minutes of downloading, on paid GPU time. Weights "
+        why="The load fails with CUDA out-of-memory after minutes of downloading, on paid GPU time. Weights "
         "are only a lower bound of what inference needs (the KV cache and activations come on top). "
         "Silent when the precision is not stated (no `dtype=` / `torch_dtype=` / `quantization=`, no "
         "`-FP8` / `-AWQ` / `-4bit` in the id), when CPU offload is asked for, and for transformers "
         'models not placed on the GPU in full (`device_map="auto"` may offload).',
-        '@app.function(gpu="A100-80GB", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
+        example='@app.function(gpu="A100-80GB", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
         '    llm = LLM(model="meta-llama/Llama-2-70b-hf", dtype="bfloat16")',
-        '@app.function(gpu="H100:2", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
+        instead='@app.function(gpu="H100:2", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
         '    llm = LLM(model="meta-llama/Llama-2-70b-hf", dtype="bfloat16", tensor_parallel_size=2)',
         valid=(
             '@app.function(gpu="A100-80GB", timeout=60)\ndef f():\n    from vllm import LLM\n'
@@ -93,24 +103,30 @@ RULES = (
         ),
     ),
     Rule(
-        "MGL404", "partial-node-cluster", True, None,
-        "`@modal.clustered(...)` / `modal.experimental.clustered(...)` on a function or class that "
+        code="MGL404",
+        name="partial-node-cluster",
+        default=True,
+        fix=None,
+        summary="`@modal.clustered(...)` / `modal.experimental.clustered(...)` on a function or class that "
         "requests fewer GPUs than a full node of its type (`H100:4` instead of `H100:8`), or no GPU.",
-        "Each container of a Modal cluster must request every GPU of its node, and CPU-only clusters are "
+        why="Each container of a Modal cluster must request every GPU of its node, and CPU-only clusters are "
         "not supported: Modal rejects the function.",
-        '@app.function(gpu="H100:4", timeout=3600)\n@modal.clustered(size=2)\ndef train(): ...',
-        '@app.function(gpu="H100:8", timeout=3600)\n@modal.clustered(size=2)\ndef train(): ...',
+        example='@app.function(gpu="H100:4", timeout=3600)\n@modal.clustered(size=2)\ndef train(): ...',
+        instead='@app.function(gpu="H100:8", timeout=3600)\n@modal.clustered(size=2)\ndef train(): ...',
         valid=('@app.function(gpu="H100:8", timeout=60)\n@modal.clustered(size=2)\ndef f(): ...',),
         invalid=('@app.function(gpu="H100:4", timeout=60)\n@modal.clustered(size=2)\ndef f(): ...',),
     ),
     Rule(
-        "MGL405", "nonpreemptible-gpu", True, None,
-        "`nonpreemptible=True` on a Modal function, class or server that requests a GPU.",
-        "Modal does not support non-preemptible GPU containers (preemption guide); the client accepts "
+        code="MGL405",
+        name="nonpreemptible-gpu",
+        default=True,
+        fix=None,
+        summary="`nonpreemptible=True` on a Modal function, class or server that requests a GPU.",
+        why="Modal does not support non-preemptible GPU containers (preemption guide); the client accepts "
         "the flag, so the mistake only shows at deploy time. Make GPU work resumable instead "
         "(checkpoints on a Volume, `retries=`).",
-        '@app.function(gpu="H100", timeout=3600, nonpreemptible=True)',
-        '@app.function(gpu="H100", timeout=3600, retries=3)',
+        example='@app.function(gpu="H100", timeout=3600, nonpreemptible=True)',
+        instead='@app.function(gpu="H100", timeout=3600, retries=3)',
         valid=("@app.function(nonpreemptible=True)\ndef f(): ...",),
         invalid=('@app.function(gpu="H100", timeout=60, nonpreemptible=True)\ndef f(): ...',),
     ),
@@ -128,7 +144,7 @@ _CLUSTERED = ("modal.clustered", "modal.experimental.clustered")
 @lru_cache(maxsize=1)
 def advice_data() -> dict[str, Any]:
     """advice.toml: scarce GPU types and the upgrades `!` pins away from."""
-    text = resources.files("modal_gpu_lint").joinpath("advice.toml").read_text(encoding="utf-8")
+    text = resources.files("modal_gpu_lint.facts").joinpath("advice.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -377,7 +393,7 @@ def _parallelism(
         what = f'the fallback entry "{smallest.text}" of {what}'
     advice = _more(gpus, setting, nodes, cluster)
     if len(gpus) == 1 and len(gpus[0]) > 1 and gpus[0][0].count * nodes >= setting.size:
-        advice = f'give the fallback entry at least {math.ceil(setting.size / nodes)} GPUs, or drop it'
+        advice = f"give the fallback entry at least {math.ceil(setting.size / nodes)} GPUs, or drop it"
     message = f"{setting.setting} uses {setting.size} GPUs at once, but {what} gives {gives}: {advice}"
     return Finding("MGL402", message, setting.node, setting.node)
 
@@ -391,7 +407,10 @@ def _more(gpus: tuple[tuple[Entry, ...], ...], setting: Parallelism, nodes: int,
     if top is None or per_node <= top:
         return f'request gpu="{name}:{per_node}", or lower the parallel size'
     if setting.per_container:
-        return f"lower it to {top} or fewer: each {first.gpu.canonical} container has at most {top} GPUs (torchrun counts per node)"
+        return (
+            f"lower it to {top} or fewer: each {first.gpu.canonical} container has at most {top} GPUs "
+            "(torchrun counts per node)"
+        )
     needed = math.ceil(setting.size / top)
     if cluster is not None:
         return f'use @modal.clustered(size={needed}) with gpu="{name}:{top}", or lower the parallel size'
@@ -457,7 +476,10 @@ def _model_memory(
     if nodes > 1:
         has = f"{nodes} containers of {weakest.count} x {weakest.gpu.canonical} have {best:g} GB"
     elif len(gpus) == 1 and len(gpus[0]) > 1:
-        has = f'the fallback entry "{weakest.text}" ({weakest.count} x {weakest.gpu.canonical}) has {weakest.total_gb:g} GB'
+        has = (
+            f'the fallback entry "{weakest.text}" ({weakest.count} x {weakest.gpu.canonical}) '
+            f"has {weakest.total_gb:g} GB"
+        )
     suggestions = suggest_for_memory(ctx.catalog, weights.gb * HEADROOM, same=gpus[0][0].gpu)
     advice = (
         f"request {or_list(suggestions)} (the weights plus 20% for the KV cache and activations)"
@@ -466,7 +488,10 @@ def _model_memory(
     )
     largest = max(e.total_gb for alt in gpus for e in alt) * nodes
     if len(gpus) == 1 and len(gpus[0]) > 1 and weights.bound_gb <= largest * GIB:
-        advice = f'drop the fallback entry "{weakest.text}", or replace it with GPUs of at least {weights.gb * HEADROOM:.0f} GB in total'
+        advice = (
+            f'drop the fallback entry "{weakest.text}", or replace it with GPUs of at least '
+            f"{weights.gb * HEADROOM:.0f} GB in total"
+        )
 
     per = weights.precision.bytes
     message = (
@@ -485,7 +510,9 @@ def _partial_cluster(ctx: Context, site: Site, request: Request | None, cluster:
         scarce = [str(t).upper() for t in advice_data().get("scarce-types", [])]
         example = next((g for g in ctx.catalog.types if g.name in scarce and g.max_count), None)
         hint = f', e.g. gpu="{example.canonical}:{example.max_count}"' if example is not None else ""
-        message = f"@modal.clustered needs GPUs: CPU-only clusters are not supported; request every GPU of each node{hint}"
+        message = (
+            f"@modal.clustered needs GPUs: CPU-only clusters are not supported; request every GPU of each node{hint}"
+        )
         yield Finding("MGL404", message, cluster.call, cluster.call)
         return
     gpus = request.gpus

@@ -6,66 +6,81 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ..findings import AddImport, Finding, Fix, InsertDecorator, Remove, Replace
-from ..modal_api import RENAMED_AUTOSCALER
-from ..resolve import ModuleRef
-from ..values import Unknown
-from ..sites import Event, Site
-from .base import Rule
-from .context import Context
-from .fixes import is_free, name_uses, rename_changes
+from modal_gpu_lint.analysis.resolve import ModuleRef
+from modal_gpu_lint.analysis.sites import Event, Site
+from modal_gpu_lint.analysis.values import Unknown
+from modal_gpu_lint.facts.modal_api import RENAMED_AUTOSCALER
+from modal_gpu_lint.findings import AddImport, Finding, Fix, InsertDecorator, Remove, Replace
+from modal_gpu_lint.rules.base import Rule
+from modal_gpu_lint.rules.context import Context
+from modal_gpu_lint.rules.fixes import is_free, name_uses, rename_changes
 
 RULES = (
     Rule(
-        "MGL201", "renamed-autoscaler-parameter", True, "safe",
-        "`keep_warm`, `concurrency_limit` or `container_idle_timeout` on a Modal call.",
-        "They were renamed to `min_containers`, `max_containers` and `scaledown_window`; the old names "
+        code="MGL201",
+        name="renamed-autoscaler-parameter",
+        default=True,
+        fix="safe",
+        summary="`keep_warm`, `concurrency_limit` or `container_idle_timeout` on a Modal call.",
+        why="They were renamed to `min_containers`, `max_containers` and `scaledown_window`; the old names "
         "raise since client 1.4.0.",
-        '@app.function(gpu="T4", timeout=60, container_idle_timeout=300)',
-        '@app.function(gpu="T4", timeout=60, scaledown_window=300)',
-        "Safe: renames the keyword where the call accepts the new name.",
+        example='@app.function(gpu="T4", timeout=60, container_idle_timeout=300)',
+        instead='@app.function(gpu="T4", timeout=60, scaledown_window=300)',
+        fix_note="Safe: renames the keyword where the call accepts the new name.",
         valid=("@app.function(min_containers=1, max_containers=4, scaledown_window=300)\ndef f(): ...",),
         invalid=("@app.function(keep_warm=1)\ndef f(): ...",),
     ),
     Rule(
-        "MGL202", "removed-allow-concurrent-inputs", True, "safe",
-        "`allow_concurrent_inputs=N` on a Modal call.",
-        "Removed in client 1.4.0: input concurrency is now the `@modal.concurrent(max_inputs=N)` "
+        code="MGL202",
+        name="removed-allow-concurrent-inputs",
+        default=True,
+        fix="safe",
+        summary="`allow_concurrent_inputs=N` on a Modal call.",
+        why="Removed in client 1.4.0: input concurrency is now the `@modal.concurrent(max_inputs=N)` "
         "decorator, placed directly under the app decorator.",
-        "@app.function(allow_concurrent_inputs=10)\ndef f(): ...",
-        "@app.function()\n@modal.concurrent(max_inputs=10)\ndef f(): ...",
-        "Safe: removes the keyword and adds `@modal.concurrent(max_inputs=N)` under the app decorator "
+        example="@app.function(allow_concurrent_inputs=10)\ndef f(): ...",
+        instead="@app.function()\n@modal.concurrent(max_inputs=10)\ndef f(): ...",
+        fix_note="Safe: removes the keyword and adds `@modal.concurrent(max_inputs=N)` under the app decorator "
         "(and `import modal` when the file has none).",
         valid=("@app.function()\n@modal.concurrent(max_inputs=10)\ndef f(): ...",),
         invalid=("@app.function(allow_concurrent_inputs=10)\ndef f(): ...",),
     ),
     Rule(
-        "MGL203", "removed-stub", True, "safe",
-        "`modal.Stub(...)` and `from modal import Stub`.",
-        "`Stub` was renamed `App` and removed in client 1.0.0.",
-        'stub = modal.Stub("example")',
-        'app = modal.App("example")',
-        "Safe: writes `App` for `Stub` (the variable keeps its name).",
+        code="MGL203",
+        name="removed-stub",
+        default=True,
+        fix="safe",
+        summary="`modal.Stub(...)` and `from modal import Stub`.",
+        why="`Stub` was renamed `App` and removed in client 1.0.0.",
+        example='stub = modal.Stub("example")',
+        instead='app = modal.App("example")',
+        fix_note="Safe: writes `App` for `Stub` (the variable keeps its name).",
         valid=('other = modal.App("example")',),
         invalid=('stub = modal.Stub("example")',),
     ),
     Rule(
-        "MGL204", "renamed-web-endpoint", True, "safe",
-        "`@modal.web_endpoint(...)`.",
-        "Renamed `@modal.fastapi_endpoint` and removed in client 1.4.0.",
-        '@app.function()\n@modal.web_endpoint(method="POST")\ndef f(): ...',
-        '@app.function()\n@modal.fastapi_endpoint(method="POST")\ndef f(): ...',
-        "Safe: renames the decorator.",
+        code="MGL204",
+        name="renamed-web-endpoint",
+        default=True,
+        fix="safe",
+        summary="`@modal.web_endpoint(...)`.",
+        why="Renamed `@modal.fastapi_endpoint` and removed in client 1.4.0.",
+        example='@app.function()\n@modal.web_endpoint(method="POST")\ndef f(): ...',
+        instead='@app.function()\n@modal.fastapi_endpoint(method="POST")\ndef f(): ...',
+        fix_note="Safe: renames the decorator.",
         valid=('@app.function()\n@modal.fastapi_endpoint(method="POST")\ndef f(): ...',),
         invalid=('@app.function()\n@modal.web_endpoint(method="POST")\ndef f(): ...',),
     ),
     Rule(
-        "MGL205", "deprecated-max-inputs", True, "safe",
-        "`max_inputs=1` on `@app.function` / `@app.cls` (not inside `@modal.concurrent`).",
-        "Deprecated since client 1.3.0 in favour of `single_use_containers=True`.",
-        "@app.function(max_inputs=1)",
-        "@app.function(single_use_containers=True)",
-        "Safe: writes `single_use_containers=True`.",
+        code="MGL205",
+        name="deprecated-max-inputs",
+        default=True,
+        fix="safe",
+        summary="`max_inputs=1` on `@app.function` / `@app.cls` (not inside `@modal.concurrent`).",
+        why="Deprecated since client 1.3.0 in favour of `single_use_containers=True`.",
+        example="@app.function(max_inputs=1)",
+        instead="@app.function(single_use_containers=True)",
+        fix_note="Safe: writes `single_use_containers=True`.",
         valid=("@app.function()\n@modal.concurrent(max_inputs=1)\ndef f(): ...",),
         invalid=("@app.function(max_inputs=1)\ndef f(): ...",),
     ),
@@ -110,7 +125,10 @@ def _concurrent_inputs(ctx: Context, site: Site) -> Iterator[Finding]:
     arg = site.arg("allow_concurrent_inputs")
     if arg is None:
         return
-    message = "allow_concurrent_inputs= was removed in client 1.4.0: use @modal.concurrent(max_inputs=N) under the app decorator"
+    message = (
+        "allow_concurrent_inputs= was removed in client 1.4.0: "
+        "use @modal.concurrent(max_inputs=N) under the app decorator"
+    )
     yield Finding("MGL202", message, arg, arg, _concurrent_fix(ctx, site, arg))
 
 
@@ -119,7 +137,9 @@ def _concurrent_fix(ctx: Context, site: Site, arg: cst.Arg) -> Fix | None:
         return None
     resolver = ctx.facts.resolver
     if any(
-        resolver.is_modal(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, site.scopes, "modal.concurrent")
+        resolver.is_modal(
+            d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator, site.scopes, "modal.concurrent"
+        )
         for d in site.target.decorators
     ):
         return None  # already there: removing the keyword alone would need a judgement
@@ -254,9 +274,15 @@ def _import_renames(ctx: Context) -> dict[str, Fix | None]:
         if alias.asname is not None:
             fix = Fix("safe", f"Import {new}", (Replace(alias, renamed),))
         elif not event.scopes and len(bindings) == 1 and not uses.other and uses.imports == 1 and is_free(module, new):
-            fix = Fix("safe", f"Import {new} and use it for {old}", (Replace(alias, renamed), *rename_changes(uses, new)))
+            fix = Fix(
+                "safe", f"Import {new} and use it for {old}", (Replace(alias, renamed), *rename_changes(uses, new))
+            )
         else:
-            fix = Fix("safe", f"Import {new} as {old}", (Replace(alias, renamed.with_changes(asname=cst.AsName(cst.Name(old)))),))
+            fix = Fix(
+                "safe",
+                f"Import {new} as {old}",
+                (Replace(alias, renamed.with_changes(asname=cst.AsName(cst.Name(old)))),),
+            )
         out[local.value] = fix
     return out
 

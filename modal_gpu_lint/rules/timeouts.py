@@ -6,22 +6,25 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ..findings import Finding, Fix, Replace
-from ..modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
-from ..sites import Site
-from ..values import ListValue, Value
-from .base import Rule
-from .context import Context
+from modal_gpu_lint.analysis.sites import Site
+from modal_gpu_lint.analysis.values import ListValue, Value
+from modal_gpu_lint.facts.modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
+from modal_gpu_lint.findings import Finding, Fix, Replace
+from modal_gpu_lint.rules.base import Rule
+from modal_gpu_lint.rules.context import Context
 
 RULES = (
     Rule(
-        "MGL101", "missing-timeout", True, "unsafe",
-        "`@app.function` / `@app.cls` that requests a GPU and sets no `timeout=`.",
-        f"Modal stops a call after {DEFAULT_TIMEOUT} s by default: long GPU jobs are killed silently, "
+        code="MGL101",
+        name="missing-timeout",
+        default=True,
+        fix="unsafe",
+        summary="`@app.function` / `@app.cls` that requests a GPU and sets no `timeout=`.",
+        why=f"Modal stops a call after {DEFAULT_TIMEOUT} s by default: long GPU jobs are killed silently, "
         "after paid GPU time. Never reported on `@app.server` (it has no `timeout`) or CPU-only functions.",
-        '@app.function(gpu="H100")',
-        '@app.function(gpu="H100", timeout=3600)',
-        "Unsafe: adds `timeout=` with the configured `fix-timeout` (default 3600), which changes how long "
+        example='@app.function(gpu="H100")',
+        instead='@app.function(gpu="H100", timeout=3600)',
+        fix_note="Unsafe: adds `timeout=` with the configured `fix-timeout` (default 3600), which changes how long "
         "a call may run.",
         valid=(
             '@app.function(gpu="H100", timeout=3600)\ndef f(): ...',
@@ -31,14 +34,17 @@ RULES = (
         invalid=('@app.function(gpu="H100")\ndef f(): ...',),
     ),
     Rule(
-        "MGL102", "timeout-out-of-range", True, None,
-        "`timeout` of None, below 1 or above 86400; `startup_timeout` below 1 or above 86400; "
+        code="MGL102",
+        name="timeout-out-of-range",
+        default=True,
+        fix=None,
+        summary="`timeout` of None, below 1 or above 86400; `startup_timeout` below 1 or above 86400; "
         "`scaledown_window` outside 2 to 3600.",
-        "`timeout=None` raises in the client; out-of-range values pass the client and are rejected by "
+        why="`timeout=None` raises in the client; out-of-range values pass the client and are rejected by "
         "the server at deploy time.",
-        '@app.function(gpu="H100", timeout=48 * 60 * 60)',
-        '@app.function(gpu="H100", timeout=24 * 60 * 60)',
-        valid=('@app.function(timeout=86400, scaledown_window=2)\ndef f(): ...',),
+        example='@app.function(gpu="H100", timeout=48 * 60 * 60)',
+        instead='@app.function(gpu="H100", timeout=24 * 60 * 60)',
+        valid=("@app.function(timeout=86400, scaledown_window=2)\ndef f(): ...",),
         invalid=("@app.function(timeout=0)\ndef f(): ...",),
     ),
 )
@@ -49,9 +55,15 @@ _TIMED = ("app.function", "app.cls")
 def check(ctx: Context) -> Iterator[Finding]:
     """Missing and out-of-range timeouts."""
     for site in ctx.facts.sites:
-        if ctx.wants("MGL101") and site.api.kind in _TIMED and _requests_gpu(ctx, site):
-            if site.arg("timeout") is None and not site.star_kwargs and site.call is not None:
-                yield _missing(ctx, site, site.call)
+        if (
+            ctx.wants("MGL101")
+            and site.api.kind in _TIMED
+            and _requests_gpu(ctx, site)
+            and site.arg("timeout") is None
+            and not site.star_kwargs
+            and site.call is not None
+        ):
+            yield _missing(ctx, site, site.call)
         if ctx.wants("MGL102"):
             yield from _ranges(ctx, site)
 
@@ -110,12 +122,17 @@ def append_arg(call: cst.Call, new: cst.Arg) -> list[cst.Arg]:
         else:
             new = new.with_changes(whitespace_after_arg=last.whitespace_after_arg)
             args[-1] = last.with_changes(
-                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                whitespace_after_arg=cst.SimpleWhitespace(""),
             )
         return [*args, new]
     between = args[-2].comma.whitespace_after if len(args) > 1 and isinstance(args[-2].comma, cst.Comma) else None
     if not isinstance(between, cst.ParenthesizedWhitespace):
-        between = call.whitespace_before_args if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace) else None
+        between = (
+            call.whitespace_before_args
+            if isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace)
+            else None
+        )
     if isinstance(between, cst.ParenthesizedWhitespace):
         indent, last_line = between.indent, between.last_line
     else:
@@ -147,6 +164,10 @@ def _ranges(ctx: Context, site: Site) -> Iterator[Finding]:
         for value in dict.fromkeys(ctx.values(site, arg.value)):
             if value is None and name == "timeout" and site.api.kind in _TIMED:
                 # `with_options(timeout=None)` keeps the class's timeout; a Sandbox takes None when persistent
-                yield Finding("MGL102", "timeout=None raises InvalidError in Modal's client: give seconds (1 to 86400)", arg, arg)
+                yield Finding(
+                    "MGL102", "timeout=None raises InvalidError in Modal's client: give seconds (1 to 86400)", arg, arg
+                )
             elif isinstance(value, (int, float)) and not isinstance(value, bool) and not low <= value <= high:
-                yield Finding("MGL102", f"{name}={value:g} is outside {low} to {high} seconds: Modal rejects it", arg, arg)
+                yield Finding(
+                    "MGL102", f"{name}={value:g} is outside {low} to {high} seconds: Modal rejects it", arg, arg
+                )

@@ -7,110 +7,137 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from ..catalog import Catalog
-from ..findings import Applicability, Finding, Fix, Remove, Replace
-from ..gpu_checks import Verdict, check_gpu_value
-from ..sites import Event, Site
-from ..values import ListValue
-from ..resolve import Assigned
-from .base import Rule
-from .context import Context
-from .fixes import imports_module, name_uses, quote_like
+from modal_gpu_lint.analysis.resolve import Assigned
+from modal_gpu_lint.analysis.sites import Event, Site
+from modal_gpu_lint.analysis.values import ListValue
+from modal_gpu_lint.facts.catalog import Catalog
+from modal_gpu_lint.findings import Applicability, Finding, Fix, Remove, Replace
+from modal_gpu_lint.rules.base import Rule
+from modal_gpu_lint.rules.context import Context
+from modal_gpu_lint.rules.fixes import imports_module, name_uses, quote_like
+from modal_gpu_lint.rules.gpu_checks import Verdict, check_gpu_value
 
 RULES = (
     Rule(
-        "MGL001", "unknown-gpu-type", True, "unsafe",
-        "A GPU type that is not in the catalog.",
-        "Modal's client no longer knows GPU names: a typo such as \"A100-80G\" is sent as is and only "
+        code="MGL001",
+        name="unknown-gpu-type",
+        default=True,
+        fix="unsafe",
+        summary="A GPU type that is not in the catalog.",
+        why='Modal\'s client no longer knows GPU names: a typo such as "A100-80G" is sent as is and only '
         "rejected by the server at `modal run` / `modal deploy` time.",
-        '@app.function(gpu="A100-80G")',
-        '@app.function(gpu="A100-80GB")',
-        "Unsafe: replaces the type only when exactly one catalog name is clearly meant.",
+        example='@app.function(gpu="A100-80G")',
+        instead='@app.function(gpu="A100-80GB")',
+        fix_note="Unsafe: replaces the type only when exactly one catalog name is clearly meant.",
         valid=('@app.function(gpu="A100-80GB", timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu="A100-80G", timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL002", "malformed-gpu-spec", True, None,
-        "A GPU string that does not follow `TYPE[!|+][:COUNT]`: a count `int()` rejects, an empty "
+        code="MGL002",
+        name="malformed-gpu-spec",
+        default=True,
+        fix=None,
+        summary="A GPU string that does not follow `TYPE[!|+][:COUNT]`: a count `int()` rejects, an empty "
         "string, whitespace around the type.",
-        "The client raises `InvalidError: Invalid GPU count` when the module is imported; an empty or "
+        why="The client raises `InvalidError: Invalid GPU count` when the module is imported; an empty or "
         "padded type passes the client and fails later on the server.",
-        '@app.function(gpu="H100:8!")',
-        '@app.function(gpu="H100!:8")',
+        example='@app.function(gpu="H100:8!")',
+        instead='@app.function(gpu="H100!:8")',
         valid=('@app.function(gpu="H100!:8", timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu="H100:two", timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL003", "gpu-count-out-of-range", True, None,
-        "A GPU count below 1 or above the most one container of that type can have.",
-        "Modal rejects the request at deploy time (A10 tops out at 4 per container, most types at 8).",
-        '@app.function(gpu="A10:8")',
-        '@app.function(gpu="L40S:8")  # or "A10:4"',
+        code="MGL003",
+        name="gpu-count-out-of-range",
+        default=True,
+        fix=None,
+        summary="A GPU count below 1 or above the most one container of that type can have.",
+        why="Modal rejects the request at deploy time (A10 tops out at 4 per container, most types at 8).",
+        example='@app.function(gpu="A10:8")',
+        instead='@app.function(gpu="L40S:8")  # or "A10:4"',
         valid=('@app.function(gpu="A10:4", timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu="A10:8", timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL004", "invalid-gpu-suffix", True, "unsafe",
-        "A `!` suffix on a type other than H100, or `+` on a type other than B200.",
-        "`!` (pin: no upgrade) is documented on H100 only and `+` (opt-in upgrade) on B200 only; the "
+        code="MGL004",
+        name="invalid-gpu-suffix",
+        default=True,
+        fix="unsafe",
+        summary="A `!` suffix on a type other than H100, or `+` on a type other than B200.",
+        why="`!` (pin: no upgrade) is documented on H100 only and `+` (opt-in upgrade) on B200 only; the "
         "server rejects values such as `H200!` and `A10G!`.",
-        '@app.function(gpu="H200!")',
-        '@app.function(gpu="H200")',
-        "Unsafe: drops the suffix, which may change what hardware is granted.",
+        example='@app.function(gpu="H200!")',
+        instead='@app.function(gpu="H200")',
+        fix_note="Unsafe: drops the suffix, which may change what hardware is granted.",
         valid=('@app.function(gpu="H100!", timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu="H200!", timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL005", "invalid-gpu-value", True, None,
-        "A `gpu=` value that is not a string, a list or None (True, a number, a tuple, a dict), or "
+        code="MGL005",
+        name="invalid-gpu-value",
+        default=True,
+        fix=None,
+        summary="A `gpu=` value that is not a string, a list or None (True, a number, a tuple, a dict), or "
         "None or a non-string inside a list.",
-        "`gpu=True` and numbers are errors in the client; a tuple is rejected; `None` inside a list is "
+        why="`gpu=True` and numbers are errors in the client; a tuple is rejected; `None` inside a list is "
         "silently dropped.",
-        "@app.function(gpu=True)",
-        '@app.function(gpu="T4")',
-        valid=('@app.function(gpu=None)\ndef f(): ...',),
+        example="@app.function(gpu=True)",
+        instead='@app.function(gpu="T4")',
+        valid=("@app.function(gpu=None)\ndef f(): ...",),
         invalid=("@app.function(gpu=True, timeout=60)\ndef f(): ...",),
     ),
     Rule(
-        "MGL006", "gpu-list-not-accepted", True, None,
-        "A fallback list given to a call that takes one GPU: `Sandbox.create`, `with_options`, Image "
+        code="MGL006",
+        name="gpu-list-not-accepted",
+        default=True,
+        fix=None,
+        summary="A fallback list given to a call that takes one GPU: `Sandbox.create`, `with_options`, Image "
         "build steps other than `run_function`.",
-        "Only `App.function`, `App.cls`, `App.server` and `Image.run_function` accept lists; the others "
+        why="Only `App.function`, `App.cls`, `App.server` and `Image.run_function` accept lists; the others "
         "raise `InvalidError`.",
-        'modal.Sandbox.create(app=app, gpu=["H100", "A100-80GB"])',
-        'modal.Sandbox.create(app=app, gpu="H100")',
+        example='modal.Sandbox.create(app=app, gpu=["H100", "A100-80GB"])',
+        instead='modal.Sandbox.create(app=app, gpu="H100")',
         valid=('modal.Sandbox.create(app=app, gpu="H100")',),
         invalid=('modal.Sandbox.create(app=app, gpu=["H100", "A100-80GB"])',),
     ),
     Rule(
-        "MGL007", "bad-fallback-list", True, "safe",
-        "An empty GPU list, or the same GPU twice in a fallback list (case-insensitive).",
-        "An empty list requests nothing; a repeated entry is never tried and hides what was meant.",
-        '@app.function(gpu=["H100", "h100", "A100-80GB"])',
-        '@app.function(gpu=["H100", "A100-80GB"])',
-        "Safe: removes the repeated entries.",
+        code="MGL007",
+        name="bad-fallback-list",
+        default=True,
+        fix="safe",
+        summary="An empty GPU list, or the same GPU twice in a fallback list (case-insensitive).",
+        why="An empty list requests nothing; a repeated entry is never tried and hides what was meant.",
+        example='@app.function(gpu=["H100", "h100", "A100-80GB"])',
+        instead='@app.function(gpu=["H100", "A100-80GB"])',
+        fix_note="Safe: removes the repeated entries.",
         valid=('@app.function(gpu=["H100", "A100-80GB"], timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu=["H100", "H100"], timeout=60)\ndef f(): ...',),
     ),
     Rule(
-        "MGL008", "removed-gpu-object", True, "safe",
-        "The `modal.gpu.X(...)` objects and the imports of the module: `from modal import gpu`, "
+        code="MGL008",
+        name="removed-gpu-object",
+        default=True,
+        fix="safe",
+        summary="The `modal.gpu.X(...)` objects and the imports of the module: `from modal import gpu`, "
         "`from modal.gpu import X`, `import modal.gpu`.",
-        "The module `modal.gpu` was deleted in client 1.4.0: the program fails at import.",
-        'gpu=modal.gpu.A100(size="80GB", count=2)',
-        'gpu="A100-80GB:2"',
-        "Safe: writes the equivalent string (an f-string when the count is a name).",
+        why="The module `modal.gpu` was deleted in client 1.4.0: the program fails at import.",
+        example='gpu=modal.gpu.A100(size="80GB", count=2)',
+        instead='gpu="A100-80GB:2"',
+        fix_note="Safe: writes the equivalent string (an f-string when the count is a name).",
         valid=('@app.function(gpu="A100-80GB:2", timeout=60)\ndef f(): ...',),
         invalid=('x = modal.gpu.A100(size="80GB", count=2)',),
     ),
     Rule(
-        "MGL009", "non-canonical-gpu-spelling", False, "safe",
-        "A valid GPU string written in a non-canonical way: lower case, `A10G` for `A10`, an explicit "
+        code="MGL009",
+        name="non-canonical-gpu-spelling",
+        default=False,
+        fix="safe",
+        summary="A valid GPU string written in a non-canonical way: lower case, `A10G` for `A10`, an explicit "
         "`:1`, counts such as `+8`, `08` or ` 8`.",
-        "One spelling per GPU makes code searchable and reviews easier. Off by default.",
-        '@app.function(gpu="a10g:1")',
-        '@app.function(gpu="A10")',
-        "Safe: rewrites the string in canonical form.",
+        why="One spelling per GPU makes code searchable and reviews easier. Off by default.",
+        example='@app.function(gpu="a10g:1")',
+        instead='@app.function(gpu="A10")',
+        fix_note="Safe: rewrites the string in canonical form.",
         valid=('@app.function(gpu="A10", timeout=60)\ndef f(): ...',),
         invalid=('@app.function(gpu="h100", timeout=60)\ndef f(): ...',),
     ),
@@ -221,7 +248,7 @@ def _removed_gpu(ctx: Context, event: Event) -> Finding:
     assert isinstance(call, cst.Call)
     qualified = ctx.facts.resolver.qualify(call.func, event.scopes) or ""
     spelled = gpu_object_string(call, ctx.catalog, qualified.rpartition(".")[2] or None)
-    hint = f": write gpu={spelled}" if spelled else ": write a GPU string such as gpu=\"A100-80GB:2\""
+    hint = f": write gpu={spelled}" if spelled else ': write a GPU string such as gpu="A100-80GB:2"'
     fix = None
     if spelled is not None and not _used_as_object(ctx, call):
         new = cst.parse_expression(spelled).with_changes(lpar=call.lpar, rpar=call.rpar)
@@ -254,7 +281,6 @@ def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fi
 
 
 _MODAL_GPU_TEXT = re.compile(r"\bmodal\s*\.\s*gpu\b")
-
 
 
 def _used_as_object(ctx: Context, call: cst.Call) -> bool:

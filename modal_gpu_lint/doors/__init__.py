@@ -1,0 +1,1 @@
+"""The ways in: the command line, the flake8 plugin and the mypy plugin."""

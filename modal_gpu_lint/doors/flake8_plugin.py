@@ -1,0 +1,79 @@
+"""The flake8 door: the same engine on flake8's `lines`, reported as `MGLxxx message`.
+
+flake8 does all the filtering: the engine runs every rule and flake8 applies `--select`,
+`--extend-ignore`, `per-file-ignores` and `# noqa` (with flake8's own noqa pattern, which
+`noqa.py` copies, on the row we report). Rules that are off by default (MGL009, ...) go
+into flake8's default ignore list, so they stay off until selected. From
+`[tool.modal-gpu-lint]` only the catalog additions (`gpus`) and `fix-timeout` are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from modal_gpu_lint import __version__
+from modal_gpu_lint.analysis.cst_parse import parse_module
+from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, nesting_problem
+from modal_gpu_lint.rules.registry import RULES
+from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
+from modal_gpu_lint.run.engine import analyze, may_have_findings, to_diagnostics
+
+Violation = tuple[int, int, str, type[Any]]
+
+
+class Plugin:
+    """flake8 checker plugin; flake8 makes one per file, passing `tree`, `lines` and `filename`.
+
+    flake8 only runs plugins that take `tree` or a line; `tree` (the `ast` flake8 builds for every
+    file anyway) is accepted and not used: the rules need libcst's tree, built from `lines`.
+    """
+
+    name = "modal-gpu-lint"
+    version = __version__
+
+    settings: Settings | None = None  # set by `parse_options`, read from the cwd's pyproject.toml
+    codes: frozenset[str] = frozenset(RULES)  # every rule: flake8 decides what is shown
+
+    def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+
+    @classmethod
+    def add_options(cls, option_manager: Any) -> None:
+        """Keep default-off rules off unless `--select`/`--extend-select` names them."""
+        option_manager.extend_default_ignore(sorted(code for code, rule in RULES.items() if not rule.default))
+
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        """Read the catalog additions and `fix-timeout` from the nearest `[tool.modal-gpu-lint]`."""
+        try:
+            cls.settings = load_settings()
+        except ConfigError as error:
+            from flake8.exceptions import ExecutionError  # type: ignore[import-untyped]
+
+            raise ExecutionError(f"modal-gpu-lint: {error}") from None
+
+    def run(self) -> Iterator[Violation]:
+        """Yield `(row, 0-based column, "MGLxxx message", type)` for every finding."""
+        text = "".join(self.lines)
+        if not may_have_findings(text.encode("utf-8", "surrogatepass")):
+            return
+        ensure_recursion_limit()
+        if nesting_problem(text, self.filename) is not None:
+            return  # libcst would crash the whole flake8 run or stall on it (see nesting.py)
+        try:
+            module = parse_module(text)
+        except Exception:  # flake8 reports syntax errors itself (E999)
+            return
+        settings = self.settings if self.settings is not None else _default_settings()
+        analysis = analyze(module, text, settings, self.codes, noqa=False)
+        for d in to_diagnostics(self.filename, module, text, analysis):
+            yield d.row, d.column - 1, f"{d.code} {d.message}", type(self)
+
+
+def _default_settings() -> Settings:
+    """Settings when flake8 did not call `parse_options` (a library use of the class)."""
+    return Settings()

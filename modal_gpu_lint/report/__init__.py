@@ -1,0 +1,1 @@
+"""What users read: text, JSON, SARIF and GitHub output, the inventory, rule and catalog docs."""

@@ -1,0 +1,1 @@
+"""Running the checks on files: configuration, discovery, the lint and fix pipelines, cache, workers."""

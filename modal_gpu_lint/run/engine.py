@@ -1,0 +1,261 @@
+"""read -> prefilter -> parse -> sites -> rules -> noqa -> positions -> diagnostics."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, nesting_problem
+from modal_gpu_lint.analysis.noqa import suppressed
+from modal_gpu_lint.analysis.source import Source, SourceError, decode, nul_position, python_syntax_error, split_lines
+from modal_gpu_lint.findings import Diagnostic, Edit, Finding
+from modal_gpu_lint.run.config import Settings
+
+# A file can hold a Modal call only if it mentions modal, or calls `.function`/`.cls`/`.server`/
+# `.with_options` on something (an App imported from a sibling module need not say "modal").
+# One pattern per word: a pattern that starts with a literal is searched as fast as `bytes.find`,
+# while one pattern of alternatives tries every position (3x slower on a tree of ordinary code).
+_MODAL_TEXT = tuple(
+    re.compile(pattern) for pattern in (rb"modal", rb"\.function\b", rb"\.cls\b", rb"\.server\b", rb"\.with_options\b")
+)
+# ... and a rule can fire only if one of these words is there (a new rule adds its trigger words here).
+_RULE_TEXT = (
+    b"gpu",
+    b"timeout",
+    b"scaledown_window",
+    b"keep_warm",
+    b"concurrency_limit",
+    b"allow_concurrent_inputs",
+    b"max_inputs",
+    b"Stub",
+    b"web_endpoint",
+    # MGL401/MGL404 fire without a `gpu=`: CUDA use, vLLM/SGLang engines, nvidia-smi, clusters
+    b"cuda",
+    b"nvidia-smi",
+    b"vllm",
+    b"sglang",
+    b"clustered",
+)
+
+if TYPE_CHECKING:  # libcst, the checkers and positions are imported when a file is parsed, not before:
+    import libcst as cst  # a run that parses nothing (all files prefiltered or cached) never imports them
+
+    from modal_gpu_lint.analysis.positions import Span
+
+
+def may_have_findings(data: bytes) -> bool:
+    """The text prefilter: False means no rule can fire, so the file is not parsed."""
+    return any(mark.search(data) for mark in _MODAL_TEXT) and any(word in data for word in _RULE_TEXT)
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be read, decoded or parsed."""
+
+    path: str
+    message: str
+    row: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.row}:{self.column}" if self.row else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class FileResult:
+    """What linting one file gave."""
+
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    error: FileError | None = None
+    suppressed: int = 0
+
+
+@dataclass
+class Parsed:
+    """A parsed file and its findings, kept for the fixer."""
+
+    source: Source
+    module: cst.Module
+    findings: list[Finding]  # selected and not suppressed by `# noqa`
+
+
+def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
+    """Decode and parse, or raise FileError."""
+    try:
+        source = decode(data)
+    except SourceError as error:
+        raise FileErrorException(FileError(path, error.message, error.row, error.column)) from None
+    nul = nul_position(source.text)
+    if nul is not None:
+        raise FileErrorException(FileError(path, "cannot parse: source code contains a NUL byte", *nul))
+    ensure_recursion_limit()  # first: Python's own parser (in nesting_problem) depends on it too
+    problem = nesting_problem(source.text, path)  # what would crash or stall libcst's parser
+    if problem is not None:
+        message, row, column = problem
+        raise FileErrorException(FileError(path, f"cannot parse: {message}", row, column))
+    import libcst as cst
+
+    from modal_gpu_lint.analysis.cst_parse import parse_module
+
+    try:
+        module = parse_module(source.text)
+    except cst.ParserSyntaxError as error:
+        raise FileErrorException(_syntax_error(path, source.text, error)) from None
+    except (RecursionError, MemoryError):
+        raise FileErrorException(FileError(path, "cannot parse: nested too deeply")) from None
+    except Exception as error:  # the native parser may raise anything on hostile input
+        raise FileErrorException(FileError(path, f"cannot parse: {type(error).__name__}: {error}")) from None
+    return source, module
+
+
+def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> FileError:
+    """Python's own message when Python rejects the file too; libcst's (shortened) otherwise."""
+    python = python_syntax_error(text, path)
+    if python is not None and python[1] > 0:
+        message, row, column = python
+        return FileError(path, f"cannot parse: {message}", row, max(column, 1))
+    message = str(error.message).strip().splitlines()[0] if error.message else "invalid syntax"
+    message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
+    if len(message) > 120:
+        message = message[:117] + "..."
+    return FileError(path, f"cannot parse: {message}", error.raw_line, error.raw_column + 1)
+
+
+class FileErrorException(Exception):
+    """Carries a FileError out of `parse`."""
+
+    def __init__(self, error: FileError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class Analysis:
+    """Findings kept after selection and `# noqa`, with their source spans."""
+
+    findings: list[Finding] = field(default_factory=list)
+    spans: dict[int, Span] = field(default_factory=dict)
+    suppressed: int = 0
+
+
+def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[str], *, noqa: bool = True) -> Analysis:
+    """Run the checkers on a parsed module and drop what `# noqa` silences (unless `noqa=False`:
+    the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works)."""
+    from modal_gpu_lint.analysis.positions import LineIndex, node_spans
+    from modal_gpu_lint.analysis.sites import find_sites
+    from modal_gpu_lint.rules.registry import CHECKERS, Context
+
+    facts = find_sites(module)
+    if not facts.sites and not facts.events:
+        return Analysis()
+    ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
+    findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    if not findings:
+        return Analysis()
+    nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
+    spans = node_spans(module, nodes, LineIndex(text))
+    if not noqa:
+        return Analysis(findings, spans)
+    lines = split_lines(text)
+    kept = [
+        f
+        for f in findings
+        if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
+    ]
+    dropped = [f for f in findings if f not in kept]
+    # One fix may serve several findings (an import rename): `# noqa` on any of them keeps it unapplied.
+    blocked = {id(f.fix) for f in dropped if f.fix is not None}
+    for f in kept:
+        if f.fix is not None and id(f.fix) in blocked:
+            f.fix = None
+    return Analysis(kept, spans, len(dropped))
+
+
+def to_diagnostics(
+    path: str, module: cst.Module, text: str, analysis: Analysis, *, edits: bool = False
+) -> list[Diagnostic]:
+    """Findings with positions (and the text edits of their fixes when asked)."""
+    from modal_gpu_lint.analysis.positions import LineIndex
+
+    out = []
+    index = LineIndex(text) if edits else None
+    for finding in analysis.findings:
+        start = analysis.spans[id(finding.node)]
+        end = analysis.spans[id(finding.end_node or finding.node)]
+        fix_edits: tuple[Edit, ...] = ()
+        if index is not None and finding.fix is not None:
+            from modal_gpu_lint.fix.apply import fix_edits as compute_edits
+
+            fix_edits = compute_edits(module, text, finding.fix, index)
+        out.append(
+            Diagnostic(
+                path=path,
+                code=finding.code,
+                message=finding.message,
+                row=start.row,
+                column=start.column,
+                end_row=end.end_row,
+                end_column=end.end_column,
+                fix_applicability=finding.fix.applicability if finding.fix else None,
+                fix_message=finding.fix.message if finding.fix else "",
+                edits=fix_edits,
+            )
+        )
+    out.sort(key=lambda d: (d.row, d.column, d.code))
+    return out
+
+
+def parse_selected(path: str, data: bytes, settings: Settings) -> tuple[frozenset[str], Source, cst.Module] | None:
+    """The codes selected for `path` and the parsed file; None when no selected rule can fire on
+    it (nothing selected, or the prefilter rules it out). FileErrorException when it cannot be parsed."""
+    codes = settings.codes_for(path)
+    if not codes or not may_have_findings(data):
+        return None
+    source, module = parse(path, data)
+    return codes, source, module
+
+
+def lint_bytes(path: str, data: bytes, settings: Settings, *, edits: bool = False) -> FileResult:
+    """Lint one file's bytes."""
+    result = FileResult(path)
+    try:
+        parsed = parse_selected(path, data, settings)
+    except FileErrorException as error:
+        result.error = error.error
+        return result
+    if parsed is None:
+        return result
+    codes, source, module = parsed
+    try:
+        analysis = analyze(module, source.text, settings, codes)
+        result.suppressed = analysis.suppressed
+        result.diagnostics = to_diagnostics(path, module, source.text, analysis, edits=edits)
+    except Exception as error:  # a bug in a rule: one line naming the file, never a traceback
+        result.error = FileError(path, f"internal error: {type(error).__name__}: {error} (please report this)")
+        result.diagnostics = []
+    return result
+
+
+def read_file(path: str, info: os.stat_result | None = None) -> bytes:
+    """The bytes of a regular file (`info`: its `os.stat`, when known), or FileErrorException."""
+    try:
+        if not stat.S_ISREG((info or os.stat(path)).st_mode):  # a FIFO or a device would block or never end
+            raise FileErrorException(FileError(path, "cannot read: not a regular file"))
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise FileErrorException(FileError(path, f"cannot read: {error.strerror or error}")) from None
+
+
+def lint_file(path: str, settings: Settings, *, edits: bool = False) -> FileResult:
+    """Lint one file on disk."""
+    try:
+        data = read_file(path)
+    except FileErrorException as error:
+        return FileResult(path, error=error.error)
+    return lint_bytes(path, data, settings, edits=edits)
