@@ -179,7 +179,7 @@ class _Writer:
     def plant(self, row: int, column: int, code: str, fix: Fixability) -> None:
         self.plants.append(Plant(row, column, code, fix))
 
-    noqa: tuple[int, str | None] | None = None  # (row, code or None for a blanket `# noqa`)
+    noqa: tuple[int, str | None] | None = None  # (row, code or None for a blanket noqa comment)
 
     def apply_noqa(self) -> None:
         """Drop the plants a `# noqa` silences; a line whose findings are all silenced is kept."""

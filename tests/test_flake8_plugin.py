@@ -165,7 +165,7 @@ def test_noqa_same_result_as_cli(tmp_path: Path) -> None:
     found = mgl(flake8("--select", "MGL", "app.py", cwd=tmp_path))
     assert found == cli("--select", "ALL", "app.py", cwd=tmp_path)
     assert {(row, code) for _, row, code, _ in found} == {(14, "MGL002"), (18, "MGL009")}
-    # flake8 decides about `# noqa`: with --disable-noqa everything is reported
+    # flake8 decides about noqa comments: with --disable-noqa everything is reported
     everything = mgl(flake8("--select", "MGL", "--disable-noqa", "app.py", cwd=tmp_path))
     assert {(row, code) for _, row, code, _ in everything} == {
         (6, "MGL001"),

@@ -20,8 +20,8 @@ import pytest
 from conftest import ROOT, json_findings, run_cli
 from mypy import api
 
+from modal_gpu_lint.doors.mypy_plugin import HOOKED, ModalGpuPlugin, plugin
 from modal_gpu_lint.facts.modal_api import ALL_CALLS
-from modal_gpu_lint.mypy_plugin import HOOKED, ModalGpuPlugin, plugin
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mypy"
 

@@ -28,4 +28,9 @@ class Rule:
     @property
     def url(self) -> str:
         """Where the rule is documented."""
-        return DOCS_URL.format(code=self.code.lower())
+        return rule_url(self.code)
+
+
+def rule_url(code: str) -> str:
+    """Where the rule `code` is documented."""
+    return DOCS_URL.format(code=code.lower())

@@ -11,9 +11,12 @@ from the rules themselves (correct, only slower); tests/test_runner.py fails unt
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import NamedTuple
+
+from modal_gpu_lint.rules.base import rule_url
 
 _RULES_DIR = Path(__file__).resolve().parent
 
@@ -26,34 +29,38 @@ class RuleInfo(NamedTuple):
     url: str
 
 
+def _table(*rows: tuple[str, str, bool]) -> dict[str, RuleInfo]:
+    return {code: RuleInfo(name, default, rule_url(code)) for code, name, default in rows}
+
+
 # --- generated: begin ---
-DIGEST = '5d47bb965e5f2543c2d7079a96a08500'
-TABLE: dict[str, RuleInfo] = {
-    'MGL001': RuleInfo('unknown-gpu-type', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl001'),
-    'MGL002': RuleInfo('malformed-gpu-spec', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl002'),
-    'MGL003': RuleInfo('gpu-count-out-of-range', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl003'),
-    'MGL004': RuleInfo('invalid-gpu-suffix', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl004'),
-    'MGL005': RuleInfo('invalid-gpu-value', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl005'),
-    'MGL006': RuleInfo('gpu-list-not-accepted', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl006'),
-    'MGL007': RuleInfo('bad-fallback-list', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl007'),
-    'MGL008': RuleInfo('removed-gpu-object', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl008'),
-    'MGL009': RuleInfo('non-canonical-gpu-spelling', False, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl009'),
-    'MGL101': RuleInfo('missing-timeout', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl101'),
-    'MGL102': RuleInfo('timeout-out-of-range', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl102'),
-    'MGL201': RuleInfo('renamed-autoscaler-parameter', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl201'),
-    'MGL202': RuleInfo('removed-allow-concurrent-inputs', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl202'),
-    'MGL203': RuleInfo('removed-stub', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl203'),
-    'MGL204': RuleInfo('renamed-web-endpoint', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl204'),
-    'MGL205': RuleInfo('deprecated-max-inputs', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl205'),
-    'MGL301': RuleInfo('suggest-fallbacks', False, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl301'),
-    'MGL302': RuleInfo('suggest-strict-h100', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl302'),
-    'MGL303': RuleInfo('weaker-fallback', False, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl303'),
-    'MGL401': RuleInfo('cuda-without-gpu', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl401'),
-    'MGL402': RuleInfo('parallelism-exceeds-gpus', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl402'),
-    'MGL403': RuleInfo('model-exceeds-gpu-memory', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl403'),
-    'MGL404': RuleInfo('partial-node-cluster', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl404'),
-    'MGL405': RuleInfo('nonpreemptible-gpu', True, 'https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#mgl405'),
-}
+DIGEST = "193bac767b93e4816558ce632fa38aa5"
+TABLE: dict[str, RuleInfo] = _table(
+    ("MGL001", "unknown-gpu-type", True),
+    ("MGL002", "malformed-gpu-spec", True),
+    ("MGL003", "gpu-count-out-of-range", True),
+    ("MGL004", "invalid-gpu-suffix", True),
+    ("MGL005", "invalid-gpu-value", True),
+    ("MGL006", "gpu-list-not-accepted", True),
+    ("MGL007", "bad-fallback-list", True),
+    ("MGL008", "removed-gpu-object", True),
+    ("MGL009", "non-canonical-gpu-spelling", False),
+    ("MGL101", "missing-timeout", True),
+    ("MGL102", "timeout-out-of-range", True),
+    ("MGL201", "renamed-autoscaler-parameter", True),
+    ("MGL202", "removed-allow-concurrent-inputs", True),
+    ("MGL203", "removed-stub", True),
+    ("MGL204", "renamed-web-endpoint", True),
+    ("MGL205", "deprecated-max-inputs", True),
+    ("MGL301", "suggest-fallbacks", False),
+    ("MGL302", "suggest-strict-h100", True),
+    ("MGL303", "weaker-fallback", False),
+    ("MGL401", "cuda-without-gpu", True),
+    ("MGL402", "parallelism-exceeds-gpus", True),
+    ("MGL403", "model-exceeds-gpu-memory", True),
+    ("MGL404", "partial-node-cluster", True),
+    ("MGL405", "nonpreemptible-gpu", True),
+)
 # --- generated: end ---
 
 
@@ -87,10 +94,9 @@ DEFAULT_CODES = frozenset(code for code, info in RULES.items() if info.default)
 def generated() -> str:
     """The generated part of this file, as the rules define it today."""
     rows = "".join(
-        f"    {code!r}: RuleInfo({info.name!r}, {info.default!r}, {info.url!r}),\n"
-        for code, info in live_table().items()
+        f"    ({json.dumps(code)}, {json.dumps(info.name)}, {info.default!r}),\n" for code, info in live_table().items()
     )
-    return f"DIGEST = {rules_digest()!r}\nTABLE: dict[str, RuleInfo] = {{\n{rows}}}\n"
+    return f"DIGEST = {json.dumps(rules_digest())}\nTABLE: dict[str, RuleInfo] = _table(\n{rows})\n"
 
 
 def main() -> int:

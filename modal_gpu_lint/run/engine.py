@@ -81,7 +81,7 @@ class Parsed:
 
     source: Source
     module: cst.Module
-    findings: list[Finding]  # selected and not suppressed by `# noqa`
+    findings: list[Finding]  # selected and not suppressed by a noqa comment
 
 
 def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
@@ -168,7 +168,7 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
     ]
     dropped = [f for f in findings if f not in kept]
-    # One fix may serve several findings (an import rename): `# noqa` on any of them keeps it unapplied.
+    # One fix may serve several findings (an import rename): a noqa comment on any of them keeps it unapplied.
     blocked = {id(f.fix) for f in dropped if f.fix is not None}
     for f in kept:
         if f.fix is not None and id(f.fix) in blocked:
