@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import libcst as cst
+
 from modal_gpu_lint.analysis.cst_parse import parse_module
-from modal_gpu_lint.analysis.source import decode
 from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
@@ -28,7 +30,7 @@ class FixResult:
     suppressed: int = 0
     new_bytes: bytes | None = None
     written: bool = False
-    diff: str = ""
+    diff: bytes = b""
 
     @property
     def changed(self) -> bool:
@@ -63,6 +65,12 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
         return result
     codes, source, module = parsed
     text = original = source.text
+    lost = _lost_by_parser(original, module)
+    if lost is None:
+        result.error = FileError(
+            path, "left unchanged: libcst does not reproduce this file exactly; please report this"
+        )
+        return result
     original_module = module
     analysis = original_analysis = analyze(module, text, settings, codes)
     fixed = 0
@@ -89,6 +97,8 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
         fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
         module, text = new_module, new_text
         analysis = analyze(module, text, settings, codes)
+    if text != original and lost:
+        text += lost  # libcst drops a CR-only file's last `\r`: the fixed text gets it back
     if text != original and result.error is None:
         problem = _compile_problem(original, text, path)
         new_bytes: bytes | None = None
@@ -106,6 +116,17 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
     result.suppressed = analysis.suppressed
     result.diagnostics = to_diagnostics(path, module, text, analysis, edits=edits)
     return result
+
+
+def _lost_by_parser(text: str, module: cst.Module) -> str | None:
+    """What libcst's code for `module` lacks at the end of `text` ("" when it reproduces `text`
+    exactly; None when it differs in another way, which no fix may build on)."""
+    code = module.code
+    if code == text:
+        return ""
+    if text.startswith(code) and not text[len(code) :].strip():
+        return text[len(code) :]
+    return None
 
 
 def _compile_problem(original: str, new: str, path: str) -> str | None:
@@ -150,14 +171,20 @@ def fix_file(
     return result
 
 
-def unified_diff(path: str, old: bytes, new: bytes) -> str:
-    """A unified diff of two versions of a file, like `ruff --diff` (`--- path` / `+++ path`)."""
-    old_lines = decode(old).text.splitlines(keepends=True)
-    new_lines = decode(new).text.splitlines(keepends=True)
-    out: list[str] = []
-    for line in difflib.unified_diff(old_lines, new_lines, fromfile=path, tofile=path):
-        if line.endswith(("\r\n", "\n", "\r")):
+def unified_diff(path: str, old: bytes, new: bytes) -> bytes:
+    """A unified diff of two versions of a file, like `ruff --diff` (`--- path` / `+++ path`).
+
+    It is made of the files' own bytes (their encoding, BOM and line endings), so `patch -p0` and
+    `git apply -p0` apply it to the file; a relative path is written without a leading `./`.
+    """
+    name = os.fsencode(os.path.normpath(path) if not os.path.isabs(path) else path)
+    out: list[bytes] = []
+    lines = difflib.diff_bytes(
+        difflib.unified_diff, old.splitlines(keepends=True), new.splitlines(keepends=True), name, name
+    )
+    for line in lines:
+        if line.endswith((b"\n", b"\r")):
             out.append(line)
         else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+            out.append(line + b"\n\\ No newline at end of file\n")
+    return b"".join(out)
