@@ -14,7 +14,15 @@ from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
 from modal_gpu_lint.run.config import Settings
-from modal_gpu_lint.run.engine import FileError, FileErrorException, FileResult, analyze, parse_selected, to_diagnostics
+from modal_gpu_lint.run.engine import (
+    FileError,
+    FileErrorException,
+    FileResult,
+    analyze,
+    lint_bytes,
+    parse_selected,
+    to_diagnostics,
+)
 
 MAX_ROUNDS = 10
 
@@ -165,10 +173,21 @@ def fix_file(
             write_atomic(path, result.new_bytes, expected=data)
         except (OSError, WriteError) as error:
             message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            result.error = FileError(path, f"cannot write: {message}")
-            return result
+            return _unwritten(result, data, settings, edits, f"cannot write: {message}")
         result.written = True
     return result
+
+
+def _unwritten(result: FixResult, data: bytes, settings: Settings, edits: bool, message: str) -> FixResult:
+    """The result for a file whose fixes could not be written: nothing fixed, its findings remain."""
+    lint = lint_bytes(result.path, data, settings, edits=edits)
+    return FixResult(
+        result.path,
+        diagnostics=lint.diagnostics,
+        error=FileError(result.path, message),
+        suppressed=lint.suppressed,
+        diff=result.diff,
+    )
 
 
 def unified_diff(path: str, old: bytes, new: bytes) -> bytes:
