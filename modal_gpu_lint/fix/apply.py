@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from typing import TypeVar
 
 import libcst as cst
 
 from modal_gpu_lint.analysis.cst_parse import unvalidated
 from modal_gpu_lint.analysis.positions import LineIndex
+from modal_gpu_lint.analysis.walk import NOISE, may_hold_code, visit
 from modal_gpu_lint.findings import AddImport, Change, Edit, Fix, InsertDecorator, Remove, Replace
 
 T = TypeVar("T")
@@ -53,8 +55,6 @@ class _Comments(cst.CSTVisitor):
 
 def comments(node: cst.CSTNode) -> list[str]:
     """The text of every comment in `node`, in order."""
-    from modal_gpu_lint.analysis.walk import visit
-
     finder = _Comments()
     visit(node, finder)
     return finder.found
@@ -183,8 +183,62 @@ def _join_middle(
     return keep
 
 
+def _changed_nodes(changes: Sequence[Change]) -> set[int]:
+    """Ids of the nodes the changes rewrite (the statement holding each must be visited)."""
+    out: set[int] = set()
+    for change in changes:
+        if isinstance(change, InsertDecorator):
+            out.add(id(change.target))
+        elif not isinstance(change, AddImport):
+            out.add(id(change.node))
+    return out
+
+
+_CODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_KIND: dict[type, int] = {}  # 0: whitespace or punctuation, 1: a statement, 2: another node
+
+
+def _statements_holding(module: cst.Module, targets: set[int]) -> set[int]:
+    """Ids of the statements (at any depth) that hold a node of `targets` (a fast walk that
+    skips whitespace and punctuation, which hold no change's node)."""
+    found: set[int] = set()
+    path: list[int] = []
+
+    def kind_of(kind: type) -> int:
+        known = _KIND.get(kind)
+        if known is None:
+            known = _KIND[kind] = 0 if issubclass(kind, NOISE) else 1 if issubclass(kind, _STATEMENTS) else 2
+        return known
+
+    def walk(node: cst.CSTNode) -> None:
+        kind = type(node)
+        statement = kind_of(kind) == 1
+        if statement:
+            path.append(id(node))
+        if id(node) in targets:
+            found.update(path)
+        else:
+            names = _CODE_FIELDS.get(kind)
+            if names is None:
+                names = _CODE_FIELDS[kind] = tuple(f.name for f in fields(node) if may_hold_code(f.type))
+            for name in names:
+                value = getattr(node, name)
+                if isinstance(value, (tuple, list)):
+                    for child in value:
+                        if isinstance(child, cst.CSTNode) and kind_of(type(child)):
+                            walk(child)
+                elif isinstance(value, cst.CSTNode) and kind_of(type(value)):
+                    walk(value)
+        if statement:
+            path.pop()
+
+    walk(module)
+    return found
+
+
 class _Applier(cst.CSTTransformer):
-    def __init__(self, changes: Sequence[Change]) -> None:
+    def __init__(self, changes: Sequence[Change], visit: set[int] | None = None) -> None:
+        self.visit = visit  # the statements to enter (None: all)
         self.replace: dict[int, cst.CSTNode] = {}
         self.remove: set[int] = set()
         self.inserts: dict[int, list[InsertDecorator]] = {}
@@ -211,6 +265,8 @@ class _Applier(cst.CSTTransformer):
         self._depth += 1
         if self._carry and self._carry_to is None and isinstance(node, _STATEMENTS):
             self._carry_to = id(node)
+        if self.visit is not None and isinstance(node, _STATEMENTS) and id(node) not in self.visit:
+            return False  # nothing changes in it: libcst need not rebuild it
         if (
             isinstance(node, (cst.Import, cst.ImportFrom))
             and not isinstance(node.names, cst.ImportStar)
@@ -506,7 +562,8 @@ def apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     changes = [change for fix in fixes for change in fix.changes]
     if not changes:
         return module
-    return _revalidating(lambda: module.visit(_Applier(changes)))
+    holding = _statements_holding(module, _changed_nodes(changes))
+    return _revalidating(lambda: module.visit(_Applier(changes, holding)))
 
 
 def fix_edits(module: cst.Module, text: str, fix: Fix, index: LineIndex) -> tuple[Edit, ...]:

@@ -167,7 +167,8 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         for f in findings
         if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
     ]
-    dropped = [f for f in findings if f not in kept]
+    kept_ids = {id(f) for f in kept}
+    dropped = [f for f in findings if id(f) not in kept_ids]  # (`f not in kept` was quadratic)
     # One fix may serve several findings (an import rename), or two findings may carry the same
     # edit (a constant used at two sites): a noqa comment on any of them keeps it unapplied.
     blocked = {id(f.fix) for f in dropped if f.fix is not None}
