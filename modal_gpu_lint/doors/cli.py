@@ -128,8 +128,7 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
     errors = [f.error for f in fixes if f.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
-    for f in fixes:
-        sys.stdout.write(f.diff)
+    _write_bytes(b"".join(f.diff for f in fixes))
     would = sum(f.fixed for f in fixes if f.changed)
     if would:
         print(f"Would fix {would} {'error' if would == 1 else 'errors'}.", file=sys.stderr)
@@ -156,7 +155,18 @@ def _show_diff(results: list[FileResult], options: argparse.Namespace, settings:
             f"\nThe {kind}, as `modal-gpu-lint --fix{' --unsafe-fixes' if options.unsafe_fixes else ''}` "
             "would apply them:\n"
         )
-        sys.stdout.write("".join(diffs))
+        _write_bytes(b"".join(diffs))
+
+
+def _write_bytes(data: bytes) -> None:
+    """Diffs are the files' own bytes (encoding, line endings): they go to stdout unchanged."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (tests capturing stdout)
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+        return
+    buffer.write(data)
+    buffer.flush()
 
 
 def _report(

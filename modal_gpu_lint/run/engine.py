@@ -167,12 +167,18 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         for f in findings
         if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
     ]
-    dropped = [f for f in findings if f not in kept]
-    # One fix may serve several findings (an import rename): a noqa comment on any of them keeps it unapplied.
+    kept_ids = {id(f) for f in kept}
+    dropped = [f for f in findings if id(f) not in kept_ids]  # (`f not in kept` was quadratic)
+    # One fix may serve several findings (an import rename), or two findings may carry the same
+    # edit (a constant used at two sites): a noqa comment on any of them keeps it unapplied.
     blocked = {id(f.fix) for f in dropped if f.fix is not None}
-    for f in kept:
-        if f.fix is not None and id(f.fix) in blocked:
-            f.fix = None
+    if blocked:
+        from modal_gpu_lint.fix.apply import same_changes
+
+        blocked_changes = {same_changes(f.fix) for f in dropped if f.fix is not None}
+        for f in kept:
+            if f.fix is not None and (id(f.fix) in blocked or same_changes(f.fix) in blocked_changes):
+                f.fix = None
     return Analysis(kept, spans, len(dropped))
 
 
