@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from modal_gpu_lint import __version__
+from modal_gpu_lint.doors.stdin import STDIN, check_stdin, config_start
 from modal_gpu_lint.report.output import FORMATS, concise, full, github, github_error, statistics, to_json, use_color
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
 from modal_gpu_lint.run.discover import python_files
@@ -48,6 +49,11 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="with the path '-': check standard input as if it were the file NAME (config, excludes apply)",
+    )
     parser.add_argument("--version", action="version", version=f"modal-gpu-lint {__version__}")
     return parser
 
@@ -79,16 +85,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(argv: list[str]) -> int:
     parser = check_parser()
     options = parser.parse_args(argv)
+    from_stdin = STDIN in options.paths
+    if from_stdin and len(options.paths) > 1:
+        parser.error("'-' (standard input) must be the only path")
+    if options.stdin_filename and not from_stdin:
+        options.paths = [STDIN]  # as ruff: --stdin-filename alone reads standard input
+        from_stdin = True
     try:
         settings = load_settings(
             options.config,
             select=options.select,
             extend_select=options.extend_select,
             ignore=options.ignore,
+            start=config_start(options),
         )
     except ConfigError as error:
         print(f"modal-gpu-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    if options.show_diff and options.format not in ("text", "concise"):
+        parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
+    if from_stdin:
+        return check_stdin(options, settings, _report)
     missing = [p for p in options.paths if not Path(p).exists()]
     for path in missing:
         print(f"modal-gpu-lint: error: {path}: no such file or folder", file=sys.stderr)
@@ -96,8 +113,6 @@ def _check(argv: list[str]) -> int:
     if options.fix or options.diff:
         code = _fix(python_files(paths, settings), options, settings)
         return EXIT_ERROR if missing else code
-    if options.show_diff and options.format not in ("text", "concise"):
-        parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
     results = lint_paths(
         python_files(paths, settings),
         settings,
@@ -160,7 +175,11 @@ def _show_diff(results: list[FileResult], options: argparse.Namespace, settings:
 
 
 def _report(
-    results: list[FileResult], options: argparse.Namespace, settings: Settings, fixed: int | None = None
+    results: list[FileResult],
+    options: argparse.Namespace,
+    settings: Settings,
+    fixed: int | None = None,
+    sources: dict[str, bytes] | None = None,
 ) -> int:
     errors = [r.error for r in results if r.error is not None]
     for error in errors:
@@ -188,7 +207,7 @@ def _report(
         by_path: dict[str, list[str]] = {}
         for d in diagnostics:
             if d.path not in by_path:
-                by_path[d.path] = _lines(d.path)
+                by_path[d.path] = _lines(d.path, (sources or {}).get(d.path))
             print(full(d, by_path[d.path], color) + "\n", file=out)
     if options.format in ("text", "concise") and not options.statistics:
         _summary(diagnostics, len(errors), fixed, options.unsafe_fixes)
@@ -220,12 +239,15 @@ def _summary(diagnostics: list, errors: int, fixed: int | None = None, unsafe_fi
         print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)")
 
 
-def _lines(path: str) -> list[str]:
+def _lines(path: str, data: bytes | None = None) -> list[str]:
+    """The lines of a file (of `data`, the text read from standard input, when given)."""
     from modal_gpu_lint.analysis.source import SourceError, decode, split_lines
 
     try:
-        with open(path, "rb") as handle:
-            return split_lines(decode(handle.read()).text)
+        if data is None:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        return split_lines(decode(data).text)
     except (OSError, SourceError):
         return []
 
