@@ -197,18 +197,22 @@ def _report(
         print(to_sarif(diagnostics, errors), file=out)
     elif options.format == "github":
         for error in errors:
-            print(github_error(error.path, error.message, error.row, error.column), file=out)
+            if error.cell is not None:
+                message = f"cell {error.cell}, line {error.row}, column {error.column}: {error.message}"
+                print(github_error(error.path, message), file=out)
+            else:
+                print(github_error(error.path, error.message, error.row, error.column), file=out)
         for d in diagnostics:
             print(github(d), file=out)
     elif options.format == "concise":
         for d in diagnostics:
             print(concise(d, color), file=out)
     else:
-        by_path: dict[str, list[str]] = {}
+        by_path: dict[tuple[str, int | None], list[str]] = {}
         for d in diagnostics:
-            if d.path not in by_path:
-                by_path[d.path] = _lines(d.path, (sources or {}).get(d.path))
-            print(full(d, by_path[d.path], color) + "\n", file=out)
+            if (d.path, d.cell) not in by_path:
+                by_path[d.path, d.cell] = _lines(d.path, (sources or {}).get(d.path), d.cell)
+            print(full(d, by_path[d.path, d.cell], color) + "\n", file=out)
     if options.format in ("text", "concise") and not options.statistics:
         _summary(diagnostics, len(errors), fixed, options.unsafe_fixes)
     if errors:
@@ -239,16 +243,20 @@ def _summary(diagnostics: list, errors: int, fixed: int | None = None, unsafe_fi
         print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)")
 
 
-def _lines(path: str, data: bytes | None = None) -> list[str]:
-    """The lines of a file (of `data`, the text read from standard input, when given)."""
+def _lines(path: str, data: bytes | None = None, cell: int | None = None) -> list[str]:
+    """The lines of a file (of `data`, the text read from standard input, when given), or of a
+    notebook's cell."""
+    from modal_gpu_lint.analysis.notebook import NotebookError, read_notebook
     from modal_gpu_lint.analysis.source import SourceError, decode, split_lines
 
     try:
         if data is None:
             with open(path, "rb") as handle:
                 data = handle.read()
+        if cell is not None:
+            return read_notebook(data).cells.get(cell, [])
         return split_lines(decode(data).text)
-    except (OSError, SourceError):
+    except (OSError, SourceError, NotebookError):
         return []
 
 
