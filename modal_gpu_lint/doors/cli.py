@@ -16,7 +16,7 @@ from modal_gpu_lint.run.engine import FileResult
 from modal_gpu_lint.run.runner import fix_paths, lint_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SUBCOMMANDS = ("check", "rule", "catalog", "inventory")
+SUBCOMMANDS = ("check", "rule", "catalog", "inventory", "server")
 
 
 def _codes(value: str) -> list[str]:
@@ -28,7 +28,8 @@ def check_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modal-gpu-lint",
         description="Check GPU requests, timeouts and removed APIs in Modal programs.",
-        epilog="Other commands: 'modal-gpu-lint rule CODE', 'modal-gpu-lint catalog', 'modal-gpu-lint inventory'.",
+        epilog="Other commands: 'modal-gpu-lint rule CODE', 'modal-gpu-lint catalog', 'modal-gpu-lint inventory',"
+        " 'modal-gpu-lint server' (a language server over stdio).",
     )
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .)")
     parser.add_argument("--select", type=_codes, help="codes or prefixes to check, replacing the configured set")
@@ -70,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from modal_gpu_lint.report.inventory import main as inventory_main
 
             return inventory_main(args[1:])
+        if args and args[0] == "server":
+            return _server(args[1:])
         if args and args[0] == "check":
             args = args[1:]
         return _check(args)
@@ -297,3 +300,16 @@ def _catalog(argv: list[str]) -> int:
 
     print(catalog_table(settings.catalog))
     return EXIT_OK
+
+
+def _server(argv: list[str]) -> int:
+    try:
+        from modal_gpu_lint.doors.lsp_server import main as server_main
+    except ImportError as error:
+        print(
+            f"modal-gpu-lint: error: the language server needs pygls ({error}); "
+            "install it with: pip install 'modal-gpu-lint[lsp]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return server_main(argv)
