@@ -28,7 +28,15 @@ from modal_gpu_lint.report.gpu_help import choices, describe_value
 from modal_gpu_lint.report.output import level
 from modal_gpu_lint.rules.table import RULES
 from modal_gpu_lint.run.config import ConfigError, Settings, find_config, load_settings
-from modal_gpu_lint.run.engine import Analysis, FileError, FileErrorException, analyze, parse_selected, to_diagnostics
+from modal_gpu_lint.run.engine import (
+    Analysis,
+    FileError,
+    FileErrorException,
+    analyze,
+    may_have_findings,
+    to_diagnostics,
+)
+from modal_gpu_lint.run.reparse import Reparser
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -60,6 +68,7 @@ class Server(LanguageServer):
     def __init__(self) -> None:
         super().__init__(NAME, __version__)
         self.linted: dict[str, Linted] = {}
+        self.reparsers: dict[str, Reparser] = {}  # per open document: its last parse, re-used on the next change
         self.settings_by_folder: dict[str, tuple[str | None, float, Settings]] = {}
         self.reported_config_errors: set[str] = set()
 
@@ -102,9 +111,12 @@ class Server(LanguageServer):
         linted = Linted(document.version, path, text, settings)
         published: list[types.Diagnostic] = []
         try:
-            parsed = parse_selected(path, text.encode("utf-8"), settings)
-            if parsed is not None:
-                codes, source, module = parsed
+            codes = settings.codes_for(path)
+            if codes and may_have_findings(text.encode("utf-8")):
+                reparser = self.reparsers.get(document.uri)
+                if reparser is None or reparser.path != path:
+                    reparser = self.reparsers[document.uri] = Reparser(path)
+                source, module = reparser.parse(text)
                 linted.module = module
                 analysis = analyze(module, source.text, settings, codes)
                 for finding in analysis.findings:
@@ -321,6 +333,7 @@ def build() -> Server:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: Server, params: types.DidCloseTextDocumentParams) -> None:
+        ls.reparsers.pop(params.text_document.uri, None)
         if ls.linted.pop(params.text_document.uri, None) is not None:
             ls.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
