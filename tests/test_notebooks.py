@@ -204,3 +204,9 @@ def test_a_notebook_on_stdin(tmp_path: Path) -> None:
     assert findings(result.stdout) == CONCISE
     fixed = run_cli("--fix", "--stdin-filename", "nb.ipynb", "-", cwd=tmp_path, input=data.encode())
     assert fixed.stdout == data.replace("keep_warm=1", "min_containers=1")
+
+
+def test_inventory_leaves_notebooks_out(tmp_path: Path) -> None:
+    write_nb(tmp_path / "nb.ipynb", notebook())
+    result = run_cli("inventory", "--format", "json", ".", cwd=tmp_path)
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "")

@@ -124,3 +124,11 @@ def test_dash_beside_other_paths_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("-", "app.py", cwd=tmp_path, input=APP.encode())
     assert result.returncode == 2
     assert "'-' (standard input) must be the only path" in result.stderr
+
+
+def test_stdin_filename_alone_reads_stdin_and_beside_a_path_is_a_usage_error(tmp_path: Path) -> None:
+    alone = run_cli("--format", "concise", "--stdin-filename", "app.py", cwd=tmp_path, input=APP.encode())
+    assert alone.stdout.splitlines()[:2] == CONCISE
+    beside = run_cli("--stdin-filename", "app.py", "src", cwd=tmp_path, input=APP.encode())
+    assert beside.returncode == 2
+    assert "--stdin-filename names standard input: give the path '-' (or no path)" in beside.stderr

@@ -92,6 +92,8 @@ def _check(argv: list[str]) -> int:
     if from_stdin and len(options.paths) > 1:
         parser.error("'-' (standard input) must be the only path")
     if options.stdin_filename and not from_stdin:
+        if options.paths != ["."]:
+            parser.error("--stdin-filename names standard input: give the path '-' (or no path)")
         options.paths = [STDIN]  # as ruff: --stdin-filename alone reads standard input
         from_stdin = True
     try:
