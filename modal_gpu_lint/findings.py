@@ -94,6 +94,7 @@ class Diagnostic:
     fix_applicability: Applicability | None = None
     fix_message: str = ""
     edits: tuple[Edit, ...] = field(default=())
+    cell: int | None = None  # in a notebook: the cell (rows count from its first line)
 
     @property
     def noqa_row(self) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from modal_gpu_lint.analysis.cst_parse import parse_module
+from modal_gpu_lint.analysis.notebook import NotebookError, is_notebook, write_back
 from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
@@ -19,7 +20,9 @@ from modal_gpu_lint.run.engine import (
     FileErrorException,
     FileResult,
     analyze,
+    in_cell,
     lint_bytes,
+    notebook_view,
     parse_selected,
     to_diagnostics,
 )
@@ -56,7 +59,30 @@ def applicable(findings: Iterable[Finding], unsafe: bool) -> list[Fix]:
 
 
 def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = False, edits: bool = False) -> FixResult:
-    """Fix one file's bytes: lint, apply compatible fixes, re-parse, repeat until nothing changes.
+    """Fix one file's bytes (a notebook's JSON when `path` ends with `.ipynb`: its code cells are
+    fixed as one program and written back into the same JSON, outputs and metadata kept)."""
+    if not is_notebook(path):
+        return fix_python(path, data, settings, unsafe=unsafe, edits=edits)
+    try:
+        notebook, error = notebook_view(path, data, settings)
+    except FileErrorException as problem:
+        return FixResult(path, error=problem.error)
+    if notebook is None:
+        return FixResult(path)
+    result = fix_python(path, notebook.text.encode("utf-8"), settings, unsafe=unsafe, edits=edits)
+    result.diagnostics = [notebook.to_cells(d) for d in result.diagnostics]
+    result.error = error or in_cell(notebook, result.error)
+    if result.new_bytes is not None:
+        try:
+            result.new_bytes = write_back(notebook, result.new_bytes.decode("utf-8"))
+        except NotebookError as problem:  # never write a notebook that lost something
+            lint = lint_bytes(path, data, settings, edits=edits)
+            return FixResult(path, diagnostics=lint.diagnostics, error=FileError(path, problem.message))
+    return result
+
+
+def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = False, edits: bool = False) -> FixResult:
+    """Fix one Python file's bytes: lint, apply compatible fixes, re-parse, repeat until nothing changes.
 
     Returns the new bytes only when they differ, decode to text that libcst parses and (when the
     original compiles under this interpreter) that `compile` accepts. A file that cannot be
