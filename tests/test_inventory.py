@@ -28,6 +28,8 @@ def row(
     timeout: float | None,
     timeout_default: bool,
     cost_usd: float | None,
+    torch: str | None = None,
+    cuda: str | None = None,
 ) -> dict[str, Any]:
     return {
         "file": file,
@@ -42,6 +44,8 @@ def row(
         "timeout": timeout,
         "timeout_default": timeout_default,
         "cost_usd": None if cost_usd is None else round(cost_usd, 6),
+        "torch": torch,
+        "cuda": cuda,
     }
 
 
@@ -129,11 +133,11 @@ def test_csv() -> None:
     result = run_cli("inventory", "--format", "csv", "remote.py", cwd=INVENTORY)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "file,line,name,kind,gpu,type,count,fallbacks,memory_gb,timeout,timeout_default,cost_usd",
-        "remote.py,11,from_env,app.function,A10G:2,A10,2,,48,,false,",
-        "remote.py,16,removed_api,app.function,modal.gpu.A100(...),,,,,60,false,",
-        "remote.py,21,malformed,app.function,H100:two,,,,,60,false,",
-        'remote.py,26,"modal.Function.from_name(""other-app"", ""embed"")",with_options,L4,L4,1,,24,90,false,0.01998',
+        "file,line,name,kind,gpu,type,count,fallbacks,memory_gb,timeout,timeout_default,cost_usd,torch,cuda",
+        "remote.py,11,from_env,app.function,A10G:2,A10,2,,48,,false,,,",
+        "remote.py,16,removed_api,app.function,modal.gpu.A100(...),,,,,60,false,,,",
+        "remote.py,21,malformed,app.function,H100:two,,,,,60,false,,,",
+        'remote.py,26,"modal.Function.from_name(""other-app"", ""embed"")",with_options,L4,L4,1,,24,90,false,0.01998,,',
     ]
     every = run_cli("inventory", "--format", "csv", ".", cwd=INVENTORY)
     rows = list(csv.DictReader(io.StringIO(every.stdout)))

@@ -386,7 +386,7 @@ def cannot_run(image: ImageFacts, arch: Arch) -> CannotRun | None:
         low = first.release  # older versions have no kernels for it either
     if low is None:
         return None
-    series = (low + (0, 0))[:2]
+    series = ((*low, 0, 0))[:2]
     if not below(high, (series[0], series[1] + 1)):
         return None
     builds = set(pin.builds)

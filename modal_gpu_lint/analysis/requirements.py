@@ -70,13 +70,13 @@ def parse_torch(requirement: str) -> TorchRequirement | None:
 
 def _interval(op: str, version: Version, wildcard: bool) -> tuple[Bound | None, Bound | None]:
     if op in ("==", "===") and wildcard:
-        return (version, True), (version[:-1] + (version[-1] + 1,), False)
+        return (version, True), ((*version[:-1], version[-1] + 1), False)
     if op in ("==", "==="):
         return (version, True), (version, True)
     if op == "~=":
         if len(version) < 2:
             return None, None
-        return (version, True), (version[:-2] + (version[-2] + 1,), False)
+        return (version, True), ((*version[:-2], version[-2] + 1), False)
     if op in ("<", "<="):
         return None, (version, op == "<=")
     return (version, op == ">="), None
@@ -160,12 +160,12 @@ def shell_installs(command: str) -> list[PipCommand] | None:
 
 def _pip_install(words: list[str]) -> PipCommand | None:
     for start in range(len(words) - 1):
-        head = words[start:start + 2]
+        head = words[start : start + 2]
         if head == ["pip", "install"] or head == ["pip3", "install"]:
-            rest = words[start + 2:]
+            rest = words[start + 2 :]
             break
-        if words[start:start + 3] == ["uv", "pip", "install"]:
-            rest = words[start + 3:]
+        if words[start : start + 3] == ["uv", "pip", "install"]:
+            rest = words[start + 3 :]
             break
     else:
         return None

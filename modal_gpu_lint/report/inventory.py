@@ -22,6 +22,7 @@ from typing import Any
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.image import cuda_text, image_of
 from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import ModuleFacts, Site, find_sites
@@ -46,6 +47,8 @@ COLUMNS = (
     "timeout",
     "timeout_default",
     "cost_usd",
+    "torch",
+    "cuda",
 )
 Number = int | float
 
@@ -66,6 +69,8 @@ class Request:
     timeout: Number | None  # seconds
     timeout_default: bool  # the timeout is Modal's default for this call, not written
     cost_usd: float | None  # price per GPU-second x count x timeout, the costliest entry
+    torch: str | None = None  # the image's torch pin and where it comes from, when certain
+    cuda: str | None = None  # a CUDA version the image shows (base image tag, torch build)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object of this row."""
@@ -112,6 +117,10 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
             timeout_default=is_default,
             cost_usd=None,
         )
+        if site.api.decorator:
+            image = image_of(site, facts.resolver)
+            torch = image.torch.describe() if image.torch is not None else None
+            template = replace(template, torch=torch, cuda=cuda_text(image.cuda))
         for value in _distinct(facts.evaluate(arg.value, site.scopes)):
             request = _request(template, value, catalog)
             if request is not None:

@@ -21,8 +21,8 @@ RULES = (
         fix=None,
         summary="A requested GPU type, or any entry of a fallback list, whose architecture no PyTorch build "
         "the function's image may install has kernels for (`B200` or `RTX-PRO-6000` with `torch==2.5.1`, "
-        '`torch<2.7`, or `torch==2.7.0` from PyPI, whose build is CUDA 12.6).',
-        why="The container gets the GPU, but PyTorch fails at its first CUDA operation with \"no kernel image "
+        "`torch<2.7`, or `torch==2.7.0` from PyPI, whose build is CUDA 12.6).",
+        why='The container gets the GPU, but PyTorch fails at its first CUDA operation with "no kernel image '
         'is available for execution on the device", after the image was built and the GPU paid for. '
         "Blackwell GPUs (B200, B300, RTX-PRO-6000) need PyTorch 2.7 or newer in a CUDA 12.8+ build. "
         "Only reported when the image's torch pin makes it certain: silent for an unpinned torch, an "

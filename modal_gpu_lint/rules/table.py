@@ -34,7 +34,7 @@ def _table(*rows: tuple[str, str, bool]) -> dict[str, RuleInfo]:
 
 
 # --- generated: begin ---
-DIGEST = "193bac767b93e4816558ce632fa38aa5"
+DIGEST = "e93d55ff8489d4d262ddcc54e6740f75"
 TABLE: dict[str, RuleInfo] = _table(
     ("MGL001", "unknown-gpu-type", True),
     ("MGL002", "malformed-gpu-spec", True),
@@ -60,6 +60,7 @@ TABLE: dict[str, RuleInfo] = _table(
     ("MGL403", "model-exceeds-gpu-memory", True),
     ("MGL404", "partial-node-cluster", True),
     ("MGL405", "nonpreemptible-gpu", True),
+    ("MGL406", "image-cannot-run-on-gpu", True),
 )
 # --- generated: end ---
 
