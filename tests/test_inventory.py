@@ -72,7 +72,22 @@ EXPECTED = [
     # an image build step has no timeout parameter: unknown
     row("services.py", 23, None, "image.pip_install", "A10", "A10", 1, [], [24], None, False, None),
     row("services.py", 24, "download_weights", "image.run_function", "T4", "T4", 1, [], [16], 3600, True, T4 * 3600),
-    row("services.py", 28, "train", "app.function", "H100:8", "H100", 8, [], [640], 14400, False, H100 * 8 * 14400),
+    # the image's torch: unpinned, from PyPI
+    row(
+        "services.py",
+        28,
+        "train",
+        "app.function",
+        "H100:8",
+        "H100",
+        8,
+        [],
+        [640],
+        14400,
+        False,
+        H100 * 8 * 14400,
+        torch="torch (PyPI)",
+    ),
     # fallback list: memory per entry, cost of the costliest entry (2 x A100-80GB)
     row(
         "services.py",
