@@ -82,10 +82,17 @@ def test_mgl301_respects_architecture_pins_engines_and_clusters() -> None:
     assert 'gpu=["H100", "H200"]' in pinned[0]
     engine = messages(
         'image = modal.Image.debian_slim().pip_install("tensorrt-llm==0.18.0")\n\n\n'
-        '@app.function(gpu="A100-80GB", image=image, timeout=60)\ndef f(): ...\n',
+        '@app.function(gpu="H100", image=image, timeout=60)\ndef f(): ...\n',
         "MGL301",
     )
-    assert engine == []  # engines are built for one architecture; no other 80 GB Ampere type
+    assert len(engine) == 1
+    assert 'gpu=["H100", "H200"]' in engine[0]  # engines are built for one architecture
+    ampere = messages(
+        'image = modal.Image.debian_slim().pip_install("tensorrt-llm==0.18.0")\n\n\n'
+        '@app.function(gpu="A100-80GB:4", image=image, timeout=60)\ndef f(): ...\n',
+        "MGL301",
+    )
+    assert ampere == []  # no other 80 GB Ampere type
     cluster = messages(
         '@app.function(gpu="A10:4", timeout=60)\n@modal.clustered(size=2)\ndef f(): ...\n',
         "MGL301",
@@ -110,3 +117,56 @@ def test_inventory_shows_torch_and_cuda(tmp_path: Path) -> None:
         ("f", "torch==2.7.1 (cu128)", "12.8"),
         ("g", None, None),
     ]
+
+
+def test_torch_requirements_as_intervals() -> None:
+    from modal_gpu_lint.analysis.requirements import parse_torch
+
+    def interval(text: str) -> tuple[object, object, object] | None:
+        parsed = parse_torch(text)
+        return None if parsed is None else (parsed.low, parsed.high, parsed.local)
+
+    assert interval("torch==2.5.1") == (((2, 5, 1), True), ((2, 5, 1), True), None)
+    assert interval("torch~=2.5.1") == (((2, 5, 1), True), ((2, 6), False), None)
+    assert interval("Torch[extra] >= 2.0, < 2.7, != 2.3.0") == (((2, 0), True), ((2, 7), False), None)
+    assert interval("torch==2.5.*") == (((2, 5), True), ((2, 6), False), None)
+    assert interval("torch<=2.6.0") == (None, ((2, 6, 0), True), None)
+    assert interval("torch==2.5.1+cu121") == (((2, 5, 1), True), ((2, 5, 1), True), "cu121")
+    assert interval("torch") == (None, None, None)
+    assert interval("torch~=2") == (None, None, None)  # `~=` needs two parts: no bound
+    for unreadable in ("torch==2.7.0rc1", "torch>=2.*", "torch; sys_platform == 'linux'", "torch @ https://x/t.whl"):
+        assert interval(unreadable) is None, unreadable
+
+
+def test_shell_installs() -> None:
+    from modal_gpu_lint.analysis.requirements import PipCommand, shell_installs
+
+    assert shell_installs("git clone https://x/y /y && cd /y") == []
+    assert shell_installs(
+        "python -m pip install -U torch==2.5.1 --extra-index-url=https://download.pytorch.org/whl/cu124; ls"
+    ) == [PipCommand(("torch==2.5.1",), None, ("https://download.pytorch.org/whl/cu124",))]
+    assert shell_installs("uv pip install --system torch<2.6 -i https://download.pytorch.org/whl/cu121") == [
+        PipCommand(("torch<2.6",), "https://download.pytorch.org/whl/cu121", ())
+    ]
+    for unread in ("pip install -r requirements.txt", "conda install pytorch", "bash install.sh", "pip install 'x"):
+        assert shell_installs(unread) is None, unread
+
+
+def test_arch_lists_and_cuda_tags() -> None:
+    from modal_gpu_lint.analysis.image import arch_pin_runs, parse_arch_list
+
+    assert parse_arch_list("9.0 9.0a") == ((9, 0, False), (9, 0, True))
+    assert parse_arch_list("8.0;8.6;9.0+PTX") is None  # PTX runs on newer GPUs: not a pin
+    assert parse_arch_list("Hopper") is None
+    archs = parse_arch_list("8.0;9.0a")
+    assert archs is not None
+    assert arch_pin_runs(archs, (8, 6))  # sm_80 code runs on sm_86
+    assert arch_pin_runs(archs, (9, 0))
+    assert not arch_pin_runs(archs, (10, 0))
+    cuda = messages(
+        'image = modal.Image.from_registry("lmsysorg/sglang:v0.5.12-cu131", add_python="3.12")'
+        '.pip_install("torch==2.5.1")\n\n\n'
+        '@app.function(gpu="B200", image=image, timeout=60)\ndef f(): ...\n',
+        "MGL406",
+    )
+    assert cuda == []  # a registry image may bring its own torch
