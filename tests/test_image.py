@@ -28,7 +28,8 @@ def test_mgl406_names_architecture_pin_and_first_release() -> None:
     assert found == [
         '"B200" is a Blackwell GPU (sm_100), but the image pins torch==2.5.1, and no PyTorch before 2.7 has '
         'sm_100 kernels: its first CUDA operation fails with "no kernel image is available for execution on the '
-        'device"; use torch>=2.7 from its cu128 build (index_url="https://download.pytorch.org/whl/cu128")'
+        "device\"; install torch 2.7 or newer from PyTorch's cu128 index "
+        '(index_url="https://download.pytorch.org/whl/cu128")'
     ]
 
 
@@ -39,7 +40,7 @@ def test_mgl406_names_the_pypi_build() -> None:
         "MGL406",
     )
     assert len(found) == 1
-    assert "pins torch==2.7.0, which PyPI serves as its cu126 build, without sm_120 kernels" in found[0]
+    assert "pins torch==2.7.0: PyPI serves torch 2.7 as its cu126 build, without sm_120 kernels" in found[0]
 
 
 def test_mgl301_suggests_only_what_the_image_runs() -> None:

@@ -368,7 +368,9 @@ class CannotRun:
     pin: TorchPin
     arch: Arch
     first: FirstRelease | None
-    builds: tuple[str, ...]  # the CUDA builds that may be installed, all without kernels ("" if by release)
+    builds: tuple[str, ...]  # the CUDA builds that may be installed, all without kernels (() if by release)
+    series: Version | None = None  # the release series those builds are of (2, 7)
+    older: bool = False  # the pin also allows releases before `first`
 
 
 def cannot_run(image: ImageFacts, arch: Arch) -> CannotRun | None:
@@ -382,7 +384,8 @@ def cannot_run(image: ImageFacts, arch: Arch) -> CannotRun | None:
     if first is not None and below(high, first.release):
         return CannotRun(pin, arch, first, ())
     low = pin.requirement.low[0] if pin.requirement.low else None
-    if first is not None and (low is None or compare(low, first.release) < 0):
+    older = first is not None and (low is None or compare(low, first.release) < 0)
+    if older and first is not None:
         low = first.release  # older versions have no kernels for it either
     if low is None:
         return None
@@ -397,7 +400,7 @@ def cannot_run(image: ImageFacts, arch: Arch) -> CannotRun | None:
         builds.add(default)
     if not builds or any(b not in facts.builds or facts.builds[b].runs(arch.cc) for b in builds):
         return None
-    return CannotRun(pin, arch, first, tuple(sorted(builds)))
+    return CannotRun(pin, arch, first, tuple(sorted(builds)), series, older)
 
 
 def runnable(image: ImageFacts, gpu_name: str, same_as: Arch | None = None) -> bool:

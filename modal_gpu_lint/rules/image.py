@@ -96,17 +96,25 @@ def message(entry: Entry, why: CannotRun) -> str:
     arch = why.arch
     head = f'"{entry.text}" is a {arch.name} GPU ({arch.sm}), but the image pins {why.pin.requirement.text}'
     first = why.first
+    release = ".".join(map(str, first.release)) if first is not None else ""
     fix = (
-        f"use torch>={'.'.join(map(str, first.release))} from its {first.build} build "
+        f"install torch {release} or newer from PyTorch's {first.build} index "
         f'(index_url="https://download.pytorch.org/whl/{first.build}")'
         if first is not None
         else f"install a PyTorch build with {arch.sm} kernels"
     )
     if not why.builds:
-        assert first is not None
-        release = ".".join(map(str, first.release))
         return f"{head}, and no PyTorch before {release} has {arch.sm} kernels: {_SYMPTOM}; {fix}"
-    source = "PyPI" if why.pin.pypi and not why.pin.builds else "the indexes given"
+    if not why.pin.builds:
+        source = "PyPI serves"
+    elif why.pin.pypi:
+        source = "PyPI and the index given serve"
+    else:
+        source = "the index given serves"
     builds = " and ".join(why.builds)
     plural = "builds" if len(why.builds) > 1 else "build"
-    return f"{head}, which {source} serves as its {builds} {plural}, without {arch.sm} kernels: {_SYMPTOM}; {fix}"
+    series = ".".join(map(str, why.series or ()))
+    older = f"releases before {release} have no {arch.sm} kernels, and " if why.older else ""
+    return (
+        f"{head}: {older}{source} torch {series} as its {builds} {plural}, without {arch.sm} kernels: {_SYMPTOM}; {fix}"
+    )
