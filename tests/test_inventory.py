@@ -175,9 +175,21 @@ def test_text_table() -> None:
     lines = result.stdout.rstrip("\n").splitlines()
     header, rule, *body = lines
     columns = header.split()
-    assert columns == ["location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max", "cost/call"]
+    assert columns == [
+        "location",
+        "name",
+        "kind",
+        "gpu",
+        "count",
+        "fallbacks",
+        "memory",
+        "timeout",
+        "max",
+        "cost/call",
+        "image",
+    ]
     starts = [m.start() for m in re.finditer(r"\S+", rule)]
-    assert len(starts) == 9
+    assert len(starts) == 10
     assert set(rule) == {"-", " "}
     rows, footer = body[: len(EXPECTED)], body[len(EXPECTED) :]
     assert footer[0] == ""
@@ -195,10 +207,13 @@ def test_text_table() -> None:
         "80/160/48 GB",
         "1800",
         "$2.50",
+        "?",
     ]
-    assert by_location["services.py:38"][7:] == ["default 300", "$0.0666"]
-    assert by_location["services.py:43"] == ["services.py:43", "configured", "app.function", *["?"] * 6]
-    assert by_location["services.py:65"][3:] == ["B200+", "1", "X300", "192/? GB", "?", "?"]
+    assert by_location["services.py:38"][7:] == ["default 300", "$0.0666", "?"]
+    assert by_location["services.py:43"] == ["services.py:43", "configured", "app.function", *["?"] * 7]
+    assert by_location["services.py:65"][3:] == ["B200+", "1", "X300", "192/? GB", "?", "?", "?"]
+    assert by_location["services.py:28"][9] == "torch (PyPI)"  # the image's torch
+    assert by_location["services.py:71"][9] == "-"  # a sandbox: no function image read
     assert by_location["services.py:71"][1] == "-"  # no name applies to a sandbox
     assert by_location["remote.py:11"][3:5] == ["A10", "2"]  # the catalog name, count apart
 

@@ -262,7 +262,7 @@ def _csv_cell(value: Any) -> str:
 
 def to_table(requests: Sequence[Request], catalog: Catalog) -> str:
     """A table for the terminal; `?` marks what the source does not fix."""
-    header = ("location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max cost/call")
+    header = ("location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max cost/call", "image")
     rows = [_table_row(r) for r in requests]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
@@ -291,7 +291,19 @@ def _table_row(r: Request) -> tuple[str, ...]:
     memory = "/".join(text(m) for m in r.memory_gb or ()) + " GB" if known_memory else "?"
     timeout = "?" if r.timeout is None else f"default {r.timeout:g}" if r.timeout_default else f"{r.timeout:g}"
     cost = "?" if r.cost_usd is None else f"${r.cost_usd:,.2f}" if r.cost_usd >= 1 else f"${r.cost_usd:.4f}"
-    return (f"{r.file}:{r.line}", r.name or "-", r.kind, gpu, text(r.count), fallbacks, memory, timeout, cost)
+    image = "-" if not r.kind.startswith("app.") else ", ".join(filter(None, (r.torch, r.cuda and f"CUDA {r.cuda}")))
+    return (
+        f"{r.file}:{r.line}",
+        r.name or "-",
+        r.kind,
+        gpu,
+        text(r.count),
+        fallbacks,
+        memory,
+        timeout,
+        cost,
+        image or "?",
+    )
 
 
 def _type_label(r: Request) -> str:
