@@ -28,7 +28,7 @@ from modal_gpu_lint.analysis.requirements import (
 from modal_gpu_lint.analysis.resolve import Assigned, Resolver, Scope
 from modal_gpu_lint.analysis.sites import Site
 from modal_gpu_lint.analysis.values import ListValue, Value
-from modal_gpu_lint.facts.torch_builds import Arch, FirstRelease, Version, parse_version, torch_facts
+from modal_gpu_lint.facts.torch_builds import Arch, FirstRelease, Version, torch_facts
 
 
 @dataclass(frozen=True)
@@ -427,4 +427,4 @@ def cuda_text(version: Version | None) -> str | None:
     return ".".join(map(str, version)) if version is not None else None
 
 
-__all__ = ["UNREAD", "CannotRun", "ImageFacts", "TorchPin", "cannot_run", "image_of", "parse_version", "runnable"]
+__all__ = ["UNREAD", "CannotRun", "ImageFacts", "TorchPin", "cannot_run", "image_of", "runnable"]
