@@ -34,7 +34,7 @@ def _table(*rows: tuple[str, str, bool]) -> dict[str, RuleInfo]:
 
 
 # --- generated: begin ---
-DIGEST = "2050d90244f8e0f50b4485b5b66587b0"
+DIGEST = "a0d745128392ab855841c1f6e72ec10c"
 TABLE: dict[str, RuleInfo] = _table(
     ("MGL001", "unknown-gpu-type", True),
     ("MGL002", "malformed-gpu-spec", True),
@@ -60,6 +60,7 @@ TABLE: dict[str, RuleInfo] = _table(
     ("MGL403", "model-exceeds-gpu-memory", True),
     ("MGL404", "partial-node-cluster", True),
     ("MGL405", "nonpreemptible-gpu", True),
+    ("MGL406", "image-cannot-run-on-gpu", True),
 )
 # --- generated: end ---
 
