@@ -15,6 +15,7 @@ from modal_gpu_lint.analysis.resolve import (
     comprehension_scope,
     forget_scopes,
     function_scope,
+    method_scope,
     module_scope,
 )
 from modal_gpu_lint.analysis.values import Value
@@ -46,7 +47,9 @@ class Site:
 class Event:
     """A use of a removed or special Modal API that is not a `gpu=` call site."""
 
-    kind: str  # "gpu-object", "gpu-import", "stub-call", "stub-import", "web-endpoint", "web-endpoint-import"
+    # "gpu-object" (a call, or the bare class `modal.gpu.H100`), "gpu-import", "stub-call", "stub-import",
+    # "web-endpoint", "web-endpoint-import"
+    kind: str
     node: cst.CSTNode  # what to report
     parent: cst.CSTNode | None = None  # the import statement, or the decorator
     scopes: tuple[Scope, ...] = ()
@@ -75,13 +78,15 @@ class _SiteFinder(cst.CSTVisitor):
         self.resolver = facts.resolver
         self.scopes: list[Scope] = []
         self.decorated: dict[int, tuple[cst.Decorator, Target]] = {}
+        self.called: set[int] = set()  # the `func` of every call seen (not a bare class use)
 
     # ---- scopes ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._note_decorators(node)
 
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        self.scopes.append(function_scope(node))
+        owner = self.scopes[-1].owner if self.scopes and self.scopes[-1].is_class else None
+        self.scopes.append(method_scope(node, owner))
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -176,9 +181,22 @@ class _SiteFinder(cst.CSTVisitor):
                 self.facts.events.append(Event("gpu-import", alias, node, tuple(self.scopes)))
 
     # ---- calls ----------------------------------------------------------------------------
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        """The bare class `modal.gpu.H100` (`gpu=modal.gpu.H100`), not called."""
+        value = node.value
+        if id(node) in self.called or not (
+            isinstance(value, cst.Name) or (isinstance(value, cst.Attribute) and value.attr.value == "gpu")
+        ):
+            return
+        scopes = tuple(self.scopes)
+        name = self.resolver.qualify(node, scopes)
+        if name is not None and name.startswith(_MODAL_GPU_PREFIX) and name.count(".") == 2:
+            self.facts.events.append(Event("gpu-object", node, None, scopes))
+
     def visit_Call(self, node: cst.Call) -> None:
         scopes = tuple(self.scopes)
         func = node.func
+        self.called.add(id(func))
         api = self._modal_call(func, scopes)
         decorated = self.decorated.get(id(node))
         if api is not None:
@@ -292,6 +310,6 @@ _REMOTE_LOOKUPS = {
 def find_sites(module: cst.Module) -> ModuleFacts:
     """Parse-tree in, Modal call sites and removed-API events out."""
     forget_scopes()  # the last module's; this one's are remembered until the next
-    facts = ModuleFacts(module, Resolver(module_scope(module)))
+    facts = ModuleFacts(module, Resolver(module_scope(module), module))
     visit(module, _SiteFinder(facts))
     return facts

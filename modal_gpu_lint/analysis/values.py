@@ -33,10 +33,11 @@ class OtherValue:
 
 @dataclass(frozen=True, eq=False)
 class GpuObject:
-    """A call of the removed `modal.gpu.X(...)` API."""
+    """A call of the removed `modal.gpu.X(...)` API, or the bare class `modal.gpu.X` (call None)."""
 
-    call: cst.Call
+    call: cst.Call | None
     type_name: str  # the attribute after `modal.gpu.`, e.g. "A100"
+    text: str | None = None  # the GPU string it meant, e.g. "A100-80GB:2" (None: arguments not known)
 
 
 Value = str | int | float | bool | None | ListValue | OtherValue | GpuObject | Unknown

@@ -25,7 +25,7 @@ import libcst as cst
 from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import ModuleFacts, Site, find_sites
-from modal_gpu_lint.analysis.values import ListValue, Unknown, Value, describe
+from modal_gpu_lint.analysis.values import GpuObject, ListValue, Unknown, Value, describe
 from modal_gpu_lint.facts.catalog import Catalog
 from modal_gpu_lint.facts.spec import SpecError, parse_spec
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
@@ -131,6 +131,8 @@ def _request(template: Request, value: Value, catalog: Catalog) -> Request | Non
     """`template` (where, what call, timeout) completed with what `value` requests."""
     if value is None:
         return None  # CPU only
+    if isinstance(value, GpuObject) and value.text is not None:
+        value = value.text  # the removed object API: the string it meant
     if isinstance(value, ListValue):
         if not value.items:
             return None  # an empty list requests nothing (MGL007)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from modal_gpu_lint.analysis.sites import Site
-from modal_gpu_lint.analysis.values import ListValue, Value
+from modal_gpu_lint.analysis.values import GpuObject, ListValue, Value
 from modal_gpu_lint.facts.modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
 from modal_gpu_lint.findings import Finding, Fix, Replace
 from modal_gpu_lint.rules.base import Rule
@@ -78,9 +78,12 @@ def _requests_gpu(ctx: Context, site: Site) -> bool:
 
 
 def _is_request(value: Value) -> bool:
-    """A GPU string or a non-empty list: `None`, `""`, `[]`, unknowns and non-GPU values are not."""
+    """A GPU string, a `modal.gpu` object or a non-empty list: `None`, `""`, `[]`, unknowns and non-GPU
+    values are not."""
     if isinstance(value, str):
         return bool(value.strip())
+    if isinstance(value, GpuObject):
+        return True  # `modal.gpu.H100()` (removed, MGL008) requests a GPU all the same
     return isinstance(value, ListValue) and bool(value.items)
 
 

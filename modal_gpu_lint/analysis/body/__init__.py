@@ -51,6 +51,7 @@ def read_body(
             s for s in target.body.body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
         ]
         class_scope = module_scope(cst.Module(body=statements))
+        class_scope.owner = target
         reader.class_scopes.add(id(class_scope))
         reader.scopes.append(class_scope)
         reader.walk(target.body)

@@ -8,7 +8,7 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.body.facts import BodyFacts, Pending, Use
 from modal_gpu_lint.analysis.body.tree import children, positional_arg
-from modal_gpu_lint.analysis.resolve import Assigned, Resolver, Scope, comprehension_scope, function_scope
+from modal_gpu_lint.analysis.resolve import Assigned, Resolver, Scope, comprehension_scope, function_scope, method_scope
 from modal_gpu_lint.analysis.values import Value
 
 CUDA_DEVICE = re.compile(r"^cuda(?::\d+)?$")
@@ -59,7 +59,9 @@ class ReaderBase:
 
     def enter_function(self, node: cst.FunctionDef | cst.Lambda) -> None:
         self.saved.append(self.scopes)
-        self.scopes = [s for s in self.scopes if id(s) not in self.class_scopes] + [function_scope(node)]
+        owner = self.scopes[-1].owner if self.scopes and id(self.scopes[-1]) in self.class_scopes else None
+        scope = method_scope(node, owner) if isinstance(node, cst.FunctionDef) else function_scope(node)
+        self.scopes = [s for s in self.scopes if id(s) not in self.class_scopes] + [scope]
 
     def leave_function(self) -> None:
         self.scopes = self.saved.pop()

@@ -1,0 +1,112 @@
+"""Small value operations the resolver applies: builtin conversions, and the attributes a module sets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from modal_gpu_lint.analysis.values import UNKNOWN, Value
+from modal_gpu_lint.analysis.walk import visit
+
+CONVERSIONS = frozenset({"int", "str", "float"})
+
+
+def convert(kind: str, value: Value) -> Value:
+    """`int(value)`, `str(value)` or `float(value)` as Python computes it; UNKNOWN where it would raise
+    or where the source does not fix the value."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return UNKNOWN
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (ValueError, OverflowError):
+        return UNKNOWN
+
+
+def gpu_object_text(
+    type_name: str, call: cst.Call | None, evaluate: Callable[[cst.BaseExpression], list[Value]]
+) -> str | None:
+    """The GPU string a removed `modal.gpu.X(...)` object meant: `A100(size="80GB", count=2)` is
+    "A100-80GB:2", `T4(1)` is "T4", the bare class `H100` is "H100" (modal-facts.md, "Old object
+    API"); None when an argument is not known or not one the old API took."""
+    name = type_name.upper()
+    size: str | None = None
+    count = 1
+    for index, arg in enumerate(call.args if call is not None else ()):
+        keyword = arg.keyword.value if arg.keyword is not None else ("count" if index == 0 else None)
+        values = evaluate(arg.value) if not arg.star else []
+        if keyword is None or len(values) != 1:
+            return None
+        value = values[0]
+        if keyword == "count" and isinstance(value, int) and not isinstance(value, bool):
+            count = value
+        elif keyword == "size" and isinstance(value, str):
+            size = value.strip().upper()
+        elif keyword == "memory" and isinstance(value, int) and not isinstance(value, bool):
+            size = f"{value}GB"  # older clients: `A100(memory=80)`
+        else:
+            return None
+    if size:
+        name = f"{name}-{size}"
+    return name if count == 1 else f"{name}:{count}"
+
+
+class _AttributeTargets(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        # setattr(obj, "name", value)
+        if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) >= 2:
+            name = node.args[1].value
+            if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
+                self.names.add(name.evaluated_value)
+            else:
+                self.names.add("*")
+
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute):
+            self.names.add(target.attr.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value)
+
+
+_ASSIGNED: dict[int, tuple[cst.Module, frozenset[str]]] = {}
+
+
+def assigned_attributes(module: cst.Module) -> frozenset[str]:
+    """Every attribute name the module assigns anywhere (`self.gpu = ...`, `CONFIG.gpu += 1`,
+    `setattr(x, "gpu", ...)`); "*" when a `setattr` name is not a literal. Computed once per module."""
+    known = _ASSIGNED.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    finder = _AttributeTargets()
+    visit(module, finder)
+    names = frozenset(finder.names)
+    if "*" in names:
+        names = _EVERYTHING
+    _ASSIGNED.clear()  # one module at a time
+    _ASSIGNED[id(module)] = (module, names)
+    return names
+
+
+class _Everything(frozenset[str]):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERYTHING = _Everything()
