@@ -18,6 +18,7 @@ from modal_gpu_lint.analysis.resolve import (
     method_scope,
     module_scope,
 )
+from modal_gpu_lint.analysis.value_ops import mutated_names, names_in, returned_values
 from modal_gpu_lint.analysis.values import Value
 from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
 from modal_gpu_lint.facts.modal_api import APP_CALLS, IMAGE_CALLS, SANDBOX_CREATE, WITH_OPTIONS, ModalCall
@@ -63,6 +64,9 @@ class ModuleFacts:
     resolver: Resolver
     sites: list[Site] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    # keywords read from a `**{...}` splat are Args made here; findings on them are reported at the
+    # splat of the call (id of the made Arg -> the `**` argument)
+    stand_ins: dict[int, cst.CSTNode] = field(default_factory=dict)
 
     def evaluate(self, expr: cst.BaseExpression, site_scopes: tuple[Scope, ...]) -> list[Value]:
         """Every value an argument may take."""
@@ -204,7 +208,15 @@ class _SiteFinder(cst.CSTVisitor):
             star_kwargs = False
             for arg in node.args:
                 if arg.star == "**":
-                    star_kwargs = True
+                    splatted = self._splat(arg.value, scopes, 0)
+                    if splatted is None:
+                        star_kwargs = True
+                        continue
+                    for key, (_element, value) in splatted.items():
+                        if key not in keywords:  # a keyword written in the call comes first
+                            stand_in = cst.Arg(value=value, keyword=cst.Name(key))
+                            self.facts.stand_ins[id(stand_in)] = arg  # reported at the `**` of the call
+                            keywords[key] = stand_in
                 elif arg.keyword is not None:
                     keywords[arg.keyword.value] = arg
             decorator, target = decorated if decorated else (None, None)
@@ -219,6 +231,84 @@ class _SiteFinder(cst.CSTVisitor):
             self.facts.events.append(Event("stub-call", node, None, scopes))
         elif name == "modal.web_endpoint":
             self.facts.events.append(Event("web-endpoint", node, decorated[0] if decorated else None, scopes))
+
+    def _splat(
+        self, expr: cst.BaseExpression, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        """The keywords a `**` splat gives, by name, with the source node that gives each and its value:
+        a dict literal, `dict(k=v)`, a name bound once to one, or a call of a parameterless helper of
+        this module that returns one. None when not sure (every keyword may then come from it)."""
+        if depth > 8:
+            return None
+        if isinstance(expr, cst.Dict):
+            out: dict[str, tuple[cst.CSTNode, cst.BaseExpression]] = {}
+            for element in expr.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    inner = self._splat(element.value, scopes, depth + 1)
+                    if inner is None:
+                        return None
+                    out.update(inner)
+                    continue
+                assert isinstance(element, cst.DictElement)
+                key = element.key
+                if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
+                    return None
+                out[key.evaluated_value] = (element, element.value)
+            return out
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+                if self.resolver.bindings("dict", scopes):
+                    return None
+                return self._dict_call(expr, scopes, depth)
+            return self._helper_dict(expr, scopes, depth)
+        if isinstance(expr, cst.Name):
+            found, where = self.resolver.lookup(expr.value, scopes)
+            if len(found) != 1 or not isinstance(found[0], Assigned) or found[0].value is None:
+                return None
+            if where != scopes[: len(where)] or expr.value in mutated_names(self.facts.module):
+                return None  # bound in another scope stack, or changed in place (`CONFIG["gpu"] = ...`)
+            return self._splat(found[0].value, scopes, depth + 1)
+        return None
+
+    def _dict_call(
+        self, expr: cst.Call, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        out: dict[str, tuple[cst.CSTNode, cst.BaseExpression]] = {}
+        for arg in expr.args:
+            if arg.star == "**":
+                inner = self._splat(arg.value, scopes, depth + 1)
+                if inner is None:
+                    return None
+                out.update(inner)
+            elif arg.keyword is None:
+                return None  # `dict(BASE, gpu=...)`, `dict(pairs)`
+            else:
+                out[arg.keyword.value] = (arg, arg.value)
+        return out
+
+    def _helper_dict(
+        self, expr: cst.Call, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        """`**gpu_kwargs()`: a helper without parameters whose one `return` gives a dict literal that
+        names none of its locals (its values then mean the same at the call)."""
+        if expr.args or not isinstance(expr.func, cst.Name):
+            return None
+        found, where = self.resolver.lookup(expr.func.value, scopes)
+        if len(found) != 1 or not isinstance(found[0], Defined) or not isinstance(found[0].node, cst.FunctionDef):
+            return None
+        helper = found[0].node
+        params = helper.params
+        if where != scopes[: len(where)] or any(
+            (params.params, params.posonly_params, params.kwonly_params, isinstance(params.star_arg, cst.Param))
+        ):
+            return None  # (a `**kwargs` parameter cannot be passed: the call has no arguments)
+        returns = returned_values(helper)
+        if len(returns) != 1 or not isinstance(returns[0], (cst.Dict, cst.Call)):
+            return None
+        local = function_scope(helper).bindings
+        if any(isinstance(n, cst.Name) and n.value in local for n in names_in(returns[0])):
+            return None
+        return self._splat(returns[0], scopes, depth + 1)
 
     def _modal_call(self, func: cst.BaseExpression, scopes: tuple[Scope, ...]) -> ModalCall | None:
         if not isinstance(func, cst.Attribute):

@@ -110,3 +110,79 @@ class _Everything(frozenset[str]):
 
 
 _EVERYTHING = _Everything()
+
+
+class _Returns(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.values: list[cst.BaseExpression | None] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.values.append(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested def's returns are its own
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def returned_values(function: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """What each `return` of a function (not of the defs nested in it) gives."""
+    finder = _Returns()
+    visit(function.body, finder)
+    return finder.values
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+
+def names_in(node: cst.CSTNode) -> list[cst.Name]:
+    """Every Name node under `node`."""
+    finder = _Names()
+    visit(node, finder)
+    return finder.names
+
+
+class _Mutated(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._subscript(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._subscript(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._subscript(node.target)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.attr.value in _MUTATORS:
+            self.names.add(func.value.value)
+
+    def _subscript(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            self.names.add(target.value.value)
+
+
+_MUTATORS = frozenset({"update", "pop", "setdefault", "clear", "popitem", "__setitem__"})
+_MUTATED: dict[int, tuple[cst.Module, frozenset[str]]] = {}
+
+
+def mutated_names(module: cst.Module) -> frozenset[str]:
+    """Names of dicts the module changes in place anywhere (`CONFIG["gpu"] = ...`, `CONFIG.update(...)`),
+    computed once per module."""
+    known = _MUTATED.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    finder = _Mutated()
+    visit(module, finder)
+    _MUTATED.clear()
+    _MUTATED[id(module)] = (module, frozenset(finder.names))
+    return _MUTATED[id(module)][1]

@@ -93,14 +93,15 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
     sites = [(site, arg) for site in facts.sites if (arg := site.arg("gpu")) is not None]
     if not sites:
         return []
-    spans = node_spans(module, [arg for _, arg in sites], LineIndex(source.text))
+    where = {id(arg): facts.stand_ins.get(id(arg), arg) for _, arg in sites}  # `**{"gpu": ...}`: the splat
+    spans = node_spans(module, list(where.values()), LineIndex(source.text))
     decorated = {id(site.target): site for site in facts.sites if site.target is not None}
     out: list[Request] = []
     for site, arg in sites:
         timeout, is_default = _timeout(facts, _timed_site(facts, site, decorated))
         template = Request(
             file=os.path.normpath(path),
-            line=spans[id(arg)].row,
+            line=spans[id(where[id(arg)])].row,
             name=_name(module, site),
             kind=site.api.kind,
             gpu=None,

@@ -157,6 +157,11 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
     findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
     if not findings:
         return Analysis()
+    if facts.stand_ins:  # keywords read from a `**{...}` splat: report at the dict entry
+        for f in findings:
+            f.node = facts.stand_ins.get(id(f.node), f.node)
+            if f.end_node is not None:
+                f.end_node = facts.stand_ins.get(id(f.end_node), f.end_node)
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
     spans = node_spans(module, nodes, LineIndex(text))
     if not noqa:
