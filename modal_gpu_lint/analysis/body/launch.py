@@ -247,7 +247,13 @@ class LaunchReader(ReaderBase):
                 bounds.append(Precision(size, f"{text} quantization"))
         offload = flags.get(("--cpu-offload-gb", "--cpu_offload_gb")) is not None
         loader = "vllm serve" if kind == "vllm" else "sglang launch_server"
-        self.facts.models.append(ModelLoad(model.node, (model.text,), loader, tuple(bounds), unsure, offload))
+        auto = (
+            (dtype is None or dtype[1].text == "auto")
+            and quantization is None
+            and not flags.has(("--load-format", "--load_format"))
+            and not flags.unknown
+        )
+        self.facts.models.append(ModelLoad(model.node, (model.text,), loader, tuple(bounds), unsure, offload, auto))
 
 
 def _segments(tokens: list[Token]) -> Iterator[list[Token]]:
@@ -329,11 +335,13 @@ class Flags:
     def __init__(self, tokens: list[Token], *, stop_at_positional: bool) -> None:
         self.pairs: list[tuple[str, Token]] = []
         self.seen: set[str] = set()
+        self.unknown = False  # a word we cannot read (it may be any flag)
         index = 0
         while index < len(tokens):
             token = tokens[index]
             text = token.text
             if text is None:
+                self.unknown = True
                 index += 1
                 continue
             if text.startswith("-") and len(text) > 1:
