@@ -67,6 +67,7 @@ class ModuleFacts:
     # keywords read from a `**{...}` splat are Args made here; findings on them are reported at the
     # splat of the call (id of the made Arg -> the `**` argument)
     stand_ins: dict[int, cst.CSTNode] = field(default_factory=dict)
+    made: set[int] = field(default_factory=set)  # ids of those Args and their keywords: no fix may edit them
 
     def evaluate(self, expr: cst.BaseExpression, site_scopes: tuple[Scope, ...]) -> list[Value]:
         """Every value an argument may take."""
@@ -216,6 +217,7 @@ class _SiteFinder(cst.CSTVisitor):
                         if key not in keywords:  # a keyword written in the call comes first
                             stand_in = cst.Arg(value=value, keyword=cst.Name(key))
                             self.facts.stand_ins[id(stand_in)] = arg  # reported at the `**` of the call
+                            self.facts.made.update((id(stand_in), id(stand_in.keyword)))
                             keywords[key] = stand_in
                 elif arg.keyword is not None:
                     keywords[arg.keyword.value] = arg

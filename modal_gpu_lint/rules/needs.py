@@ -54,11 +54,17 @@ RULES = (
         name="parallelism-exceeds-gpus",
         default=True,
         fix=None,
-        summary="A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM), "
-        "`--tp` / `--tp-size` (SGLang), `torchrun --nproc-per-node` or `accelerate launch "
-        "--num_processes` larger than the number of GPUs the function requests.",
+        summary="A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM, "
+        "`trl vllm-serve`), `--tp` / `--tp-size` (SGLang), `torchrun --nproc-per-node` (also "
+        "`torch.distributed.run.main([...])` and `LaunchConfig(nproc_per_node=...)`) or `accelerate launch "
+        "--num_processes` larger than the number of GPUs the function requests. Pipeline stages and "
+        "data-parallel replicas multiply it (`--data-parallel-size` / `-dp`, SGLang `--dp` / `--dp-size`).",
         why="vLLM, SGLang and torchrun fail at start-up when asked for more GPUs than the container has, "
-        "after the GPU was paid for. Fewer is legitimate (an engine beside a trainer). With "
+        "after the GPU was paid for. Fewer is legitimate (an engine beside a trainer). Commands are read "
+        "as people build them: argv lists grown with `+=`, `.extend()` and `.append()`, shell strings "
+        "(`shell=True`, `shlex.split`); a flag added under an `if` that cannot change the GPU count "
+        "(`--api-key`) is ignored, any other conditional change makes the command unknown (silent). "
+        "SGLang's DP attention (`--enable-dp-attention`) and multi-node data parallelism do not multiply. With "
         "`@modal.clustered(size=N)`, tensor parallelism up to N times the per-container count is "
         "legitimate (torchrun's count is per node). For a fallback list, every entry must be large "
         "enough: Modal may grant any of them.",

@@ -157,11 +157,13 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
     findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
     if not findings:
         return Analysis()
-    if facts.stand_ins:  # keywords read from a `**{...}` splat: report at the dict entry
+    if facts.stand_ins:  # keywords read from a `**{...}` splat: report at the splat
         for f in findings:
             f.node = facts.stand_ins.get(id(f.node), f.node)
             if f.end_node is not None:
                 f.end_node = facts.stand_ins.get(id(f.end_node), f.end_node)
+            if f.fix is not None and any(id(getattr(change, "node", None)) in facts.made for change in f.fix.changes):
+                f.fix = None  # it would edit a keyword that is only a dict key in the file
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
     spans = node_spans(module, nodes, LineIndex(text))
     if not noqa:
