@@ -34,6 +34,7 @@ from modal_gpu_lint.analysis.value_ops import CONVERSIONS, assigned_attributes, 
 from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, ListValue, OtherValue, Unknown, Value
 
 __all__ = [
+    "ENV_GETTERS",
     "OPAQUE",
     "Assigned",
     "Binding",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 _KEYWORD_CONSTANTS: dict[str, Value] = {"True": True, "False": False, "None": None}
-_ENV_GETTERS = {"os.environ.get", "os.getenv"}
+ENV_GETTERS = {"os.environ.get", "os.getenv"}
 _CUSTOM_INIT = ("__init__", "__post_init__", "__new__")
 _MAX_ALTERNATIVES = 32
 _MAX_DEPTH = 24
@@ -389,7 +390,7 @@ class Resolver:
         name = self.qualify(expr.func, scopes)
         if name is None:
             return [UNKNOWN]
-        if name in _ENV_GETTERS:
+        if name in ENV_GETTERS:
             positional = [a for a in expr.args if a.keyword is None and not a.star]
             default = next((a for a in expr.args if a.keyword is not None and a.keyword.value == "default"), None)
             if default is None and len(positional) >= 2:

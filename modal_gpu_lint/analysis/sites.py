@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import (
     Assigned,
     Defined,
@@ -68,10 +69,18 @@ class ModuleFacts:
     # splat of the call (id of the made Arg -> the `**` argument)
     stand_ins: dict[int, cst.CSTNode] = field(default_factory=dict)
     made: set[int] = field(default_factory=set)  # ids of those Args and their keywords: no fix may edit them
+    _lines: LineIndex | None = None
 
     def evaluate(self, expr: cst.BaseExpression, site_scopes: tuple[Scope, ...]) -> list[Value]:
         """Every value an argument may take."""
         return self.resolver.evaluate(expr, site_scopes)
+
+    def line_of(self, node: cst.CSTNode) -> int | None:
+        """The 1-based line where `node` starts (for messages; costs a walk of the module up to it)."""
+        if self._lines is None:
+            self._lines = LineIndex(self.module.code)
+        span = node_spans(self.module, [node], self._lines).get(id(node))
+        return span.row if span is not None else None
 
 
 _MODAL_GPU_PREFIX = "modal.gpu."
