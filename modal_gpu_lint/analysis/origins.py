@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 
 import libcst as cst
 
-from modal_gpu_lint.analysis.resolve import ENV_GETTERS, Assigned, LoopItem, Resolver
+from modal_gpu_lint.analysis.project_index import Constant
+from modal_gpu_lint.analysis.resolve import ENV_GETTERS, Assigned, ImportedName, LoopItem, Resolver
 from modal_gpu_lint.analysis.scopes import Scope
 from modal_gpu_lint.analysis.value_ops import CONVERSIONS
 
@@ -47,9 +48,15 @@ def _collect(
                 out.append(_named(expr.value, binding.value, line_of))
         elif isinstance(binding, LoopItem):
             out.append(_named(f"the loop variable {expr.value}", binding.iterable, line_of))
+        elif isinstance(binding, ImportedName):
+            constant = resolver.imported(binding.module, binding.name, binding.level)
+            if constant is not None:
+                out.append(_imported(expr.value, constant))
         return
     if isinstance(expr, cst.Attribute):
-        out.append(cst.Module([]).code_for_node(expr))
+        constant = resolver.module_attribute(expr, scopes)
+        code = cst.Module([]).code_for_node(expr)
+        out.append(_imported(code, constant) if constant is not None else code)
         return
     if isinstance(expr, cst.Call):
         _call(resolver, expr, scopes, line_of, depth, out)
@@ -86,6 +93,14 @@ def _call(
     if not isinstance(name, str) or len(values) != 1:
         return
     out.append(f"the default of ${name} ({values[0]!r}), which runs when ${name} is not set")
+
+
+def _imported(name: str, constant: Constant) -> str:
+    """`GPU_TYPE (settings.py:3)`, or the environment default it holds."""
+    if constant.env is not None:
+        variable, default = constant.env
+        return f"the default of ${variable} ({default!r}) in {constant.where()}, which runs when ${variable} is not set"
+    return f"{name} ({constant.where()})"
 
 
 def _named(name: str, node: cst.CSTNode, line_of: LineOf) -> str:

@@ -13,6 +13,7 @@ from itertools import product
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.project_index import Constant, constants_of, find_module
 from modal_gpu_lint.analysis.scopes import (
     OPAQUE,
     Assigned,
@@ -71,9 +72,23 @@ _APP_LIKE_NAME = re.compile(r"app|stub", re.IGNORECASE)
 class Resolver:
     """Answers what a name or expression is, looking through a stack of scopes."""
 
-    def __init__(self, module_scope: Scope, module: cst.Module | None = None) -> None:
+    def __init__(self, module_scope: Scope, module: cst.Module | None = None, path: str | None = None) -> None:
         self.module_scope = module_scope
         self.module = module  # for attribute values: None reads no attribute
+        self.path = path  # the file, for constants imported from the project: None follows no import
+        self.dependencies: dict[str, str] = {}  # project files whose constants were read -> their digest
+
+    def imported(self, module: str, name: str, level: int) -> Constant | None:
+        """The constant `from MODULE import NAME` reads from a module of the project, if it is one."""
+        if self.path is None or (not level and (module.split(".")[0] == "modal" or _NOT_MODAL.match(module))):
+            return None
+        file = find_module(self.path, module, level)
+        found = constants_of(file) if file is not None else None
+        if file is None or found is None:
+            return None
+        constants, digest = found
+        self.dependencies[file] = digest
+        return constants.get(name)
 
     def bindings(self, name: str, scopes: Sequence[Scope]) -> list[Binding]:
         """The bindings of `name` in the innermost scope that binds it ([] if none)."""
@@ -250,6 +265,9 @@ class Resolver:
             return self._loop_items(binding.iterable, where, depth)
         if isinstance(binding, ImportedName) and binding.module == "modal.gpu" and not binding.level:
             return [GpuObject(None, binding.name, gpu_object_text(binding.name, None, lambda e: []))]
+        if isinstance(binding, ImportedName):
+            constant = self.imported(binding.module, binding.name, binding.level)
+            return list(constant.values) if constant is not None else [UNKNOWN]
         if not isinstance(binding, Assigned) or binding.value is None:
             return [UNKNOWN]
         return self.evaluate(binding.value, where, depth)
@@ -279,6 +297,9 @@ class Resolver:
             return [GpuObject(None, type_name, gpu_object_text(type_name, None, lambda e: []))]
         if not isinstance(expr.value, cst.Name) or self.module is None:
             return [UNKNOWN]
+        constant = self.module_attribute(expr, scopes)
+        if constant is not None:
+            return list(constant.values)
         attr = expr.attr.value
         if attr in assigned_attributes(self.module):
             return [UNKNOWN]  # set somewhere (`self.gpu = gpu`, `CONFIG.gpu = ...`): not the default
@@ -295,6 +316,21 @@ class Resolver:
         elif isinstance(binding, Defined) and isinstance(binding.node, cst.ClassDef):
             return self._class_attribute(binding.node, attr, where, depth)
         return [UNKNOWN]
+
+    def module_attribute(self, expr: cst.Attribute, scopes: Sequence[Scope]) -> Constant | None:
+        """`settings.GPU` after `import settings` or `from app import settings`: a project constant."""
+        if not isinstance(expr.value, cst.Name) or self.path is None:
+            return None
+        found, _ = self.lookup(expr.value.value, scopes)
+        if len(found) != 1:
+            return None
+        binding = found[0]
+        if isinstance(binding, ModuleRef):
+            return self.imported(binding.module, expr.attr.value, 0)
+        if isinstance(binding, ImportedName):
+            module = f"{binding.module}.{binding.name}" if binding.module else binding.name
+            return self.imported(module, expr.attr.value, binding.level)
+        return None
 
     def _class_attribute(self, node: cst.ClassDef, attr: str, outer: Sequence[Scope], depth: int) -> list[Value]:
         """The value a class body binds `attr` to (a class attribute, or a dataclass field's default)."""

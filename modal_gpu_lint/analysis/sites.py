@@ -408,9 +408,10 @@ _REMOTE_LOOKUPS = {
 }
 
 
-def find_sites(module: cst.Module) -> ModuleFacts:
-    """Parse-tree in, Modal call sites and removed-API events out."""
+def find_sites(module: cst.Module, path: str | None = None) -> ModuleFacts:
+    """Parse-tree in, Modal call sites and removed-API events out. With the file's `path`, constants
+    imported from the project's own modules are followed."""
     forget_scopes()  # the last module's; this one's are remembered until the next
-    facts = ModuleFacts(module, Resolver(module_scope(module), module))
+    facts = ModuleFacts(module, Resolver(module_scope(module), module, path))
     visit(module, _SiteFinder(facts))
     return facts

@@ -89,7 +89,7 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
     if not may_have_findings(data):
         return []
     source, module = parse(path, data)
-    facts = find_sites(module)
+    facts = find_sites(module, path)
     sites = [(site, arg) for site in facts.sites if (arg := site.arg("gpu")) is not None]
     if not sites:
         return []

@@ -64,7 +64,7 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
     codes, source, module = parsed
     text = original = source.text
     original_module = module
-    analysis = original_analysis = analyze(module, text, settings, codes)
+    analysis = original_analysis = analyze(module, text, settings, codes, path=path)
     fixed = 0
     for _ in range(MAX_ROUNDS):
         fixes = applicable(analysis.findings, unsafe)
@@ -88,7 +88,7 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
         ids = {id(f) for f in accepted} | {id(f) for f in _deferred if same_changes(f) in done}
         fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
         module, text = new_module, new_text
-        analysis = analyze(module, text, settings, codes)
+        analysis = analyze(module, text, settings, codes, path=path)
     if text != original and result.error is None:
         problem = _compile_problem(original, text, path)
         new_bytes: bytes | None = None
