@@ -32,7 +32,7 @@ from modal_gpu_lint.analysis.scopes import (
     module_scope,
 )
 from modal_gpu_lint.analysis.value_ops import CONVERSIONS, assigned_attributes, convert, gpu_object_text
-from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, ListValue, OtherValue, Unknown, Value
+from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, KnownType, ListValue, OtherValue, Unknown, Value
 
 __all__ = [
     "ENV_GETTERS",
@@ -382,7 +382,7 @@ class Resolver:
             )
         out: list[Value] = []
         for combo in product(*pieces):
-            out.append("".join(combo) if all(isinstance(c, str) for c in combo) else UNKNOWN)  # type: ignore[arg-type]
+            out.append("".join(combo) if all(isinstance(c, str) for c in combo) else _known_type(combo))  # type: ignore[arg-type]
             if len(out) > _MAX_ALTERNATIVES:
                 return [UNKNOWN]
         return out
@@ -441,6 +441,19 @@ class Resolver:
         return [UNKNOWN]
 
 
+def _known_type(pieces: Sequence[Value]) -> Value:
+    """An f-string with unknown parts: its type when every unknown part comes after the first `:`."""
+    known = ""
+    for piece in pieces:
+        if not isinstance(piece, str):
+            break
+        known += piece
+    if ":" not in known:
+        return UNKNOWN
+    written = "".join(p if isinstance(p, str) else "{...}" for p in pieces)
+    return KnownType(known.split(":", 1)[0], written)
+
+
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
@@ -449,7 +462,7 @@ def _truth(value: Value) -> bool | None:
     """Whether a value is true, false, or not known."""
     if isinstance(value, (Unknown, OtherValue)):
         return None
-    if isinstance(value, GpuObject):
+    if isinstance(value, (GpuObject, KnownType)):
         return True
     if isinstance(value, ListValue):
         return bool(value.items)

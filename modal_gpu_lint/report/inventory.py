@@ -25,7 +25,7 @@ import libcst as cst
 from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import ModuleFacts, Site, find_sites
-from modal_gpu_lint.analysis.values import GpuObject, ListValue, Unknown, Value, describe
+from modal_gpu_lint.analysis.values import GpuObject, KnownType, ListValue, Unknown, Value, describe
 from modal_gpu_lint.facts.catalog import Catalog
 from modal_gpu_lint.facts.spec import SpecError, parse_spec
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
@@ -142,7 +142,7 @@ def _request(template: Request, value: Value, catalog: Catalog) -> Request | Non
         entries = [_entry(value, catalog)]
     else:
         # unknown, or a value Modal rejects (True, a number, a removed modal.gpu object)
-        return replace(template, gpu=None if isinstance(value, Unknown) else describe(value))
+        return replace(template, gpu=None if isinstance(value, (Unknown, KnownType)) else describe(value))
     first = entries[0]
     timeout = template.timeout
     costs = [

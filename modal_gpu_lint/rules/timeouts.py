@@ -8,7 +8,7 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import Site
-from modal_gpu_lint.analysis.values import GpuObject, ListValue, Value
+from modal_gpu_lint.analysis.values import GpuObject, KnownType, ListValue, Value
 from modal_gpu_lint.facts.modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
 from modal_gpu_lint.findings import Finding, Fix, Replace
 from modal_gpu_lint.rules.base import Rule
@@ -96,8 +96,8 @@ def _is_request(value: Value) -> bool:
     values are not."""
     if isinstance(value, str):
         return bool(value.strip())
-    if isinstance(value, GpuObject):
-        return True  # `modal.gpu.H100()` (removed, MGL008) requests a GPU all the same
+    if isinstance(value, (GpuObject, KnownType)):
+        return True  # `modal.gpu.H100()` (removed, MGL008), `f"H100:{n}"`: a GPU all the same
     return isinstance(value, ListValue) and bool(value.items)
 
 
