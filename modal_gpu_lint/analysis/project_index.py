@@ -19,6 +19,7 @@ import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 
 from modal_gpu_lint.analysis.values import UNKNOWN, ListValue, Value
@@ -55,8 +56,12 @@ _MODULES: dict[str, _Module | None] = {}
 
 def find_module(importer: str, module: str, level: int) -> str | None:
     """The project file `from MODULE import ...` (at `level` dots) in `importer` reads, if any."""
+    return _find(os.path.dirname(os.path.abspath(importer)), module, level)
+
+
+@lru_cache(maxsize=4096)
+def _find(folder: str, module: str, level: int) -> str | None:
     parts = [p for p in module.split(".") if p] if module else []
-    folder = os.path.dirname(os.path.abspath(importer))
     if level:
         for _ in range(level - 1):
             folder = os.path.dirname(folder)

@@ -77,6 +77,9 @@ class Resolver:
         self.module = module  # for attribute values: None reads no attribute
         self.path = path  # the file, for constants imported from the project: None follows no import
         self.dependencies: dict[str, str] = {}  # project files whose constants were read -> their digest
+        # attribute names the module assigns anywhere (`self.gpu = ...`), when the call finder has
+        # collected them in its pass ("*": a `setattr` with a computed name); None: walk the module
+        self.assigned: frozenset[str] | set[str] | None = None
 
     def imported(self, module: str, name: str, level: int) -> Constant | None:
         """The constant `from MODULE import NAME` reads from a module of the project, if it is one."""
@@ -297,16 +300,19 @@ class Resolver:
             return [GpuObject(None, type_name, gpu_object_text(type_name, None, lambda e: []))]
         if not isinstance(expr.value, cst.Name) or self.module is None:
             return [UNKNOWN]
-        constant = self.module_attribute(expr, scopes)
-        if constant is not None:
-            return list(constant.values)
-        attr = expr.attr.value
-        if attr in assigned_attributes(self.module):
-            return [UNKNOWN]  # set somewhere (`self.gpu = gpu`, `CONFIG.gpu = ...`): not the default
         found, where = self.lookup(expr.value.value, scopes)
         if len(found) != 1:
             return [UNKNOWN]
         binding = found[0]
+        if isinstance(binding, (ModuleRef, ImportedName)):
+            constant = self.module_attribute(expr, scopes)
+            return list(constant.values) if constant is not None else [UNKNOWN]
+        if not isinstance(binding, (Opaque, Assigned, Defined)):
+            return [UNKNOWN]
+        attr = expr.attr.value
+        assigned = self.assigned if self.assigned is not None else assigned_attributes(self.module)
+        if attr in assigned or "*" in assigned:
+            return [UNKNOWN]  # set somewhere (`self.gpu = gpu`, `CONFIG.gpu = ...`): not the default
         if isinstance(binding, Opaque) and where:
             method = where[-1]
             if method.method_of is not None and method.first_param == expr.value.value:

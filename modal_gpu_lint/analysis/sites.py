@@ -19,7 +19,7 @@ from modal_gpu_lint.analysis.resolve import (
     method_scope,
     module_scope,
 )
-from modal_gpu_lint.analysis.value_ops import mutated_names, names_in, returned_values
+from modal_gpu_lint.analysis.value_ops import AttributeTargets, mutated_names, names_in, returned_values
 from modal_gpu_lint.analysis.values import Value
 from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
 from modal_gpu_lint.facts.modal_api import APP_CALLS, IMAGE_CALLS, SANDBOX_CREATE, WITH_OPTIONS, ModalCall
@@ -86,8 +86,9 @@ class ModuleFacts:
 _MODAL_GPU_PREFIX = "modal.gpu."
 
 
-class _SiteFinder(cst.CSTVisitor):
+class _SiteFinder(AttributeTargets):
     def __init__(self, facts: ModuleFacts) -> None:
+        super().__init__()
         self.facts = facts
         self.resolver = facts.resolver
         self.scopes: list[Scope] = []
@@ -211,6 +212,7 @@ class _SiteFinder(cst.CSTVisitor):
         scopes = tuple(self.scopes)
         func = node.func
         self.called.add(id(func))
+        self.note_setattr(node)
         api = self._modal_call(func, scopes)
         decorated = self.decorated.get(id(node))
         if api is not None:
@@ -413,5 +415,7 @@ def find_sites(module: cst.Module, path: str | None = None) -> ModuleFacts:
     imported from the project's own modules are followed."""
     forget_scopes()  # the last module's; this one's are remembered until the next
     facts = ModuleFacts(module, Resolver(module_scope(module), module, path))
-    visit(module, _SiteFinder(facts))
+    finder = _SiteFinder(facts)
+    visit(module, finder)
+    facts.resolver.assigned = finder.assigned_names  # collected in the same pass
     return facts

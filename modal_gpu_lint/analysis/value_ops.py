@@ -55,34 +55,40 @@ def gpu_object_text(
     return name if count == 1 else f"{name}:{count}"
 
 
-class _AttributeTargets(cst.CSTVisitor):
+class AttributeTargets(cst.CSTVisitor):
+    """Collects the attribute names assigned (`x.gpu = ...`, `x.gpu += 1`, `setattr(x, "gpu", ...)`);
+    the call finder inherits it, to collect them in its own pass."""
+
     def __init__(self) -> None:
-        self.names: set[str] = set()
+        self.assigned_names: set[str] = set()
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._target(node.target)
+        self._attribute_target(node.target)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._target(node.target)
+        self._attribute_target(node.target)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target)
+        self._attribute_target(node.target)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        # setattr(obj, "name", value)
+    def note_setattr(self, node: cst.Call) -> None:
+        """`setattr(obj, "name", value)`; "*" when the name is computed."""
         if isinstance(node.func, cst.Name) and node.func.value == "setattr" and len(node.args) >= 2:
             name = node.args[1].value
             if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
-                self.names.add(name.evaluated_value)
+                self.assigned_names.add(name.evaluated_value)
             else:
-                self.names.add("*")
+                self.assigned_names.add("*")
 
-    def _target(self, target: cst.BaseExpression) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
+        self.note_setattr(node)
+
+    def _attribute_target(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Attribute):
-            self.names.add(target.attr.value)
+            self.assigned_names.add(target.attr.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
-                self._target(element.value)
+                self._attribute_target(element.value)
 
 
 _ASSIGNED: dict[int, tuple[cst.Module, frozenset[str]]] = {}
@@ -94,22 +100,12 @@ def assigned_attributes(module: cst.Module) -> frozenset[str]:
     known = _ASSIGNED.get(id(module))
     if known is not None and known[0] is module:
         return known[1]
-    finder = _AttributeTargets()
+    finder = AttributeTargets()
     visit(module, finder)
-    names = frozenset(finder.names)
-    if "*" in names:
-        names = _EVERYTHING
+    names = frozenset(finder.assigned_names)
     _ASSIGNED.clear()  # one module at a time
     _ASSIGNED[id(module)] = (module, names)
     return names
-
-
-class _Everything(frozenset[str]):
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_EVERYTHING = _Everything()
 
 
 class _Returns(cst.CSTVisitor):
