@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from modal_gpu_lint.analysis.notebook import is_notebook
 from modal_gpu_lint.run.cache import Cache, Hit, digest
 from modal_gpu_lint.run.config import Settings
 from modal_gpu_lint.run.engine import FileErrorException, FileResult, lint_bytes, may_have_findings, read_file
@@ -204,7 +205,7 @@ def _drive(
                     stats.cached += 1
                     results[index] = answer
                     continue
-            if not may_have_findings(data):
+            if not may_have_findings(data) and not is_notebook(path):  # a notebook's JSON is always checked
                 results[index] = empty(path)
                 if cache is not None:
                     cache.put(key, info, content, now, FileResult(path), edits)
