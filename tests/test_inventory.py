@@ -53,7 +53,8 @@ EXPECTED = [
     # an App imported from a sibling module; timeout from the environment without default: unknown
     row("remote.py", 11, "from_env", "app.function", "A10G:2", "A10", 2, [], [48], None, False, None),
     # removed modal.gpu objects and malformed strings request nothing Modal accepts: unknown
-    row("remote.py", 16, "removed_api", "app.function", "modal.gpu.A100(...)", None, None, None, None, 60, False, None),
+    # the removed object API: the string it meant
+    row("remote.py", 16, "removed_api", "app.function", "A100:2", "A100", 2, [], [80], 60, False, A100_40 * 2 * 60),
     row("remote.py", 21, "malformed", "app.function", "H100:two", None, None, [], [None], 60, False, None),
     row(
         "remote.py",
@@ -150,7 +151,7 @@ def test_csv() -> None:
     assert result.stdout.splitlines() == [
         "file,line,name,kind,gpu,type,count,fallbacks,memory_gb,timeout,timeout_default,cost_usd,torch,cuda",
         "remote.py,11,from_env,app.function,A10G:2,A10,2,,48,,false,,,",
-        "remote.py,16,removed_api,app.function,modal.gpu.A100(...),,,,,60,false,,,",
+        "remote.py,16,removed_api,app.function,A100:2,A100,2,,80,60,false,0.06996,,",
         "remote.py,21,malformed,app.function,H100:two,,,,,60,false,,,",
         'remote.py,26,"modal.Function.from_name(""other-app"", ""embed"")",with_options,L4,L4,1,,24,90,false,0.01998,,',
     ]

@@ -79,7 +79,8 @@ def test_cells_see_the_names_of_earlier_cells(tmp_path: Path) -> None:
     write_nb(tmp_path / "nb.ipynb", notebook(cells))
     result = run_cli("--format", "concise", "--no-cache", "nb.ipynb", cwd=tmp_path)
     assert findings(result.stdout) == [
-        "nb.ipynb:cell 3:1:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?"
+        "nb.ipynb:cell 3:1:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'? "
+        "(value from GPU (cell 1, line 1))"
     ]
 
 

@@ -285,7 +285,9 @@ def test_text_shows_the_source_line_and_a_caret_under_the_finding() -> None:
     result = run_cli("gpu_app.py", cwd=EXAMPLE)
     blocks = result.stdout.split("\n\n")
     first = blocks[0].splitlines()
-    assert first[0] == "gpu_app.py:12:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?"
+    assert first[0] == (
+        "gpu_app.py:12:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'? (value from GPU_TYPE (line 9))"
+    )
     assert first[1] == "  12 | @app.function(gpu=GPU_TYPE, timeout=30 * MINUTES)"
     assert first[2] == " " * len("  12 | @app.function(") + "^" * len("gpu=GPU_TYPE")
     assert first[3] == "     = help: Write 'A100-80GB' (Unsafe fix)"

@@ -14,7 +14,7 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.resolve import Resolver
 from modal_gpu_lint.analysis.sites import Site
-from modal_gpu_lint.analysis.values import ListValue
+from modal_gpu_lint.analysis.values import GpuObject, ListValue
 from modal_gpu_lint.facts.catalog import Catalog, GpuType
 from modal_gpu_lint.facts.spec import SpecError, parse_spec
 
@@ -72,6 +72,12 @@ def read_request(site: Site, resolver: Resolver, catalog: Catalog) -> Request | 
     for value in values:
         if value is None:
             alternatives.append(None)
+            is_list.append(False)
+        elif isinstance(value, GpuObject) and value.text is not None:
+            entry = _entry(value.text, catalog, None)  # the removed object API: the string it meant
+            if entry is None:
+                return None
+            alternatives.append((entry,))
             is_list.append(False)
         elif isinstance(value, str):
             entry = _entry(

@@ -36,6 +36,9 @@ _IPYTHON_LINE = re.compile(
     re.VERBOSE,
 )
 
+# "(line 9)" in a message (where a value came from), a row of the joined text: shown in its cell
+_LINE_NOTE = re.compile(r"\(line (\d+)\)")
+
 
 class NotebookError(ValueError):
     """A file that is not a notebook this tool can read or write; `row`/`column` 1-based, 0 if unknown."""
@@ -85,7 +88,7 @@ class Notebook:
         return Diagnostic(
             path=d.path,
             code=d.code,
-            message=d.message,
+            message=_LINE_NOTE.sub(lambda m: "(cell {}, line {})".format(*self.locate(int(m[1]))), d.message),
             row=row,
             column=d.column,
             end_row=end_row,

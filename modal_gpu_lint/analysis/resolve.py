@@ -8,274 +8,56 @@ evaluates to UNKNOWN, and every rule stays silent on UNKNOWN.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from itertools import product
 
 import libcst as cst
 
-from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, ListValue, OtherValue, Unknown, Value
-from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
-
-
-@dataclass(frozen=True)
-class ModuleRef:
-    """`import modal` / `import modal as m` binds a module."""
-
-    module: str
-
-
-@dataclass(frozen=True)
-class ImportedName:
-    """`from MODULE import NAME`; level > 0 for relative imports."""
-
-    module: str
-    name: str
-    level: int
-
-
-@dataclass(frozen=True, eq=False)
-class Assigned:
-    """`NAME = value`; value None when the target shape hides it (star unpacking, `+=`)."""
-
-    value: cst.BaseExpression | None
-
-
-@dataclass(frozen=True, eq=False)
-class Defined:
-    """`def NAME` or `class NAME`."""
-
-    node: cst.FunctionDef | cst.ClassDef
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """Bound in a way that says nothing about the value (parameter, loop, `with`, global...)."""
-
-
-OPAQUE = Opaque()
-Binding = ModuleRef | ImportedName | Assigned | Defined | Opaque
-
-
-@dataclass
-class Scope:
-    """The names bound directly in one module, function, lambda or comprehension."""
-
-    bindings: dict[str, list[Binding]] = field(default_factory=dict)
-    is_class: bool = False  # a class body: seen from its own statements only, not from its methods
-
-    def bind(self, name: str, binding: Binding) -> None:
-        self.bindings.setdefault(name, []).append(binding)
-
-
-class _Binder(cst.CSTVisitor):
-    """Collects the bindings of one scope; does not enter nested scopes."""
-
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-
-    # nested scopes: bind the name, do not enter
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.scope.bind(node.name.value, Defined(node))
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.scope.bind(node.name.value, Defined(node))
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ListComp(self, node: cst.ListComp) -> bool:
-        return False
-
-    def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return False
-
-    def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return False
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
-        return False
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        for alias in node.names:
-            dotted = _dotted(alias.name)
-            if dotted is None:
-                continue
-            if alias.asname is not None:
-                name = _target_name(alias.asname.name)
-                if name:
-                    self.scope.bind(name, ModuleRef(dotted))
-            else:
-                top = dotted.split(".")[0]
-                self.scope.bind(top, ModuleRef(top))
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        module = _dotted(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        if isinstance(node.names, cst.ImportStar) or module is None:
-            return False
-        for alias in node.names:
-            imported = _dotted(alias.name)
-            if imported is None:
-                continue
-            local = _target_name(alias.asname.name) if alias.asname else imported
-            if local:
-                self.scope.bind(local, ImportedName(module, imported, level))
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._bind_target(target.target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._bind_target(node.target, node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind_target(node.target, None)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._bind_target(node.target, node.value)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._bind_opaque(node.target)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind_opaque(node.asname.name)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        if node.name is not None:
-            self._bind_opaque(node.name.name)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        for item in node.names:
-            self.scope.bind(item.name.value, OPAQUE)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        for item in node.names:
-            self.scope.bind(item.name.value, OPAQUE)
-
-    def visit_MatchAs(self, node: cst.MatchAs) -> None:
-        if node.name is not None:
-            self.scope.bind(node.name.value, OPAQUE)
-
-    def visit_MatchStar(self, node: cst.MatchStar) -> None:
-        if node.name is not None:
-            self.scope.bind(node.name.value, OPAQUE)
-
-    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        if isinstance(target, cst.Name):
-            self.scope.bind(target.value, Assigned(value))
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            elements = [e.value for e in target.elements]
-            values: Sequence[cst.BaseExpression | None]
-            if (
-                isinstance(value, (cst.Tuple, cst.List))
-                and len(value.elements) == len(elements)
-                and not any(isinstance(e, cst.StarredElement) for e in value.elements)
-                and not any(isinstance(e, cst.StarredElement) for e in target.elements)
-            ):
-                values = [e.value for e in value.elements]
-            else:
-                values = [None] * len(elements)
-            for element, element_value in zip(elements, values, strict=False):
-                self._bind_target(element, element_value)
-        elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, None)
-
-    def _bind_opaque(self, target: cst.BaseExpression) -> None:
-        for name in _names_in_target(target):
-            self.scope.bind(name, OPAQUE)
-
-
-def _names_in_target(target: cst.BaseExpression) -> Iterator[str]:
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _names_in_target(element.value)
-    elif isinstance(target, cst.StarredElement):
-        yield from _names_in_target(target.value)
-
-
-def _target_name(node: cst.BaseExpression) -> str | None:
-    return node.value if isinstance(node, cst.Name) else None
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr.value}"
-    return None
-
-
-def module_scope(module: cst.Module) -> Scope:
-    """Bindings made by the module's own statements (not inside functions or classes)."""
-    scope = Scope()
-    binder = _Binder(scope)
-    for statement in module.body:
-        visit(statement, binder)
-    return scope
-
-
-# function_scope's results for the module being analysed, by node identity (each entry keeps its
-# node alive, so an id cannot be reused while it is here); emptied by `forget_scopes`.
-_FUNCTION_SCOPES: dict[int, tuple[cst.FunctionDef | cst.Lambda, Scope]] = {}
-
-
-def forget_scopes() -> None:
-    """Drop the remembered function scopes (a new module is being analysed)."""
-    _FUNCTION_SCOPES.clear()
-
-
-def function_scope(node: cst.FunctionDef | cst.Lambda) -> Scope:
-    """Bindings local to a function: its parameters and what its body binds (computed once per
-    node: the call finder, the body reader and the fixes all ask; nothing changes a Scope later)."""
-    known = _FUNCTION_SCOPES.get(id(node))
-    if known is not None and known[0] is node:
-        return known[1]
-    scope = Scope()
-    for param in _params(node.params):
-        scope.bind(param, OPAQUE)
-    visit(node.body, _Binder(scope))
-    _FUNCTION_SCOPES[id(node)] = (node, scope)
-    return scope
-
-
-def class_scope(node: cst.ClassDef) -> Scope:
-    """Names bound directly in a class body (visible to the body's own statements and decorators)."""
-    scope = Scope(is_class=True)
-    visit(node.body, _Binder(scope))
-    return scope
-
-
-def comprehension_scope(node: cst.BaseComp) -> Scope:
-    """The loop variables of a comprehension."""
-    scope = Scope()
-    comp: cst.CompFor | None = node.for_in
-    while comp is not None:
-        for name in _names_in_target(comp.target):
-            scope.bind(name, OPAQUE)
-        comp = comp.inner_for_in
-    return scope
-
-
-def _params(params: cst.Parameters) -> Iterator[str]:
-    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        yield param.name.value
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            yield star.name.value
-
+from modal_gpu_lint.analysis.project_index import Constant, constants_of, find_module
+from modal_gpu_lint.analysis.scopes import (
+    OPAQUE,
+    Assigned,
+    Binding,
+    Defined,
+    ImportedName,
+    LoopItem,
+    ModuleRef,
+    Opaque,
+    Scope,
+    class_scope,
+    comprehension_scope,
+    forget_scopes,
+    function_scope,
+    method_scope,
+    module_scope,
+)
+from modal_gpu_lint.analysis.value_ops import CONVERSIONS, assigned_attributes, convert, gpu_object_text
+from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, KnownType, ListValue, OtherValue, Unknown, Value
+
+__all__ = [
+    "ENV_GETTERS",
+    "OPAQUE",
+    "Assigned",
+    "Binding",
+    "Defined",
+    "ImportedName",
+    "LoopItem",
+    "ModuleRef",
+    "Opaque",
+    "Resolver",
+    "Scope",
+    "class_scope",
+    "comprehension_scope",
+    "forget_scopes",
+    "function_scope",
+    "is_unknown",
+    "method_scope",
+    "module_scope",
+]
 
 _KEYWORD_CONSTANTS: dict[str, Value] = {"True": True, "False": False, "None": None}
-_ENV_GETTERS = {"os.environ.get", "os.getenv"}
+ENV_GETTERS = {"os.environ.get", "os.getenv"}
+_CUSTOM_INIT = ("__init__", "__post_init__", "__new__")
 _MAX_ALTERNATIVES = 32
 _MAX_DEPTH = 24
 _APP_CONSTRUCTORS = {"modal.App", "modal.Stub", "modal.App.lookup"}
@@ -290,8 +72,26 @@ _APP_LIKE_NAME = re.compile(r"app|stub", re.IGNORECASE)
 class Resolver:
     """Answers what a name or expression is, looking through a stack of scopes."""
 
-    def __init__(self, module_scope: Scope) -> None:
+    def __init__(self, module_scope: Scope, module: cst.Module | None = None, path: str | None = None) -> None:
         self.module_scope = module_scope
+        self.module = module  # for attribute values: None reads no attribute
+        self.path = path  # the file, for constants imported from the project: None follows no import
+        self.dependencies: dict[str, str] = {}  # project files whose constants were read -> their digest
+        # attribute names the module assigns anywhere (`self.gpu = ...`), when the call finder has
+        # collected them in its pass ("*": a `setattr` with a computed name); None: walk the module
+        self.assigned: frozenset[str] | set[str] | None = None
+
+    def imported(self, module: str, name: str, level: int) -> Constant | None:
+        """The constant `from MODULE import NAME` reads from a module of the project, if it is one."""
+        if self.path is None or (not level and (module.split(".")[0] == "modal" or _NOT_MODAL.match(module))):
+            return None
+        file = find_module(self.path, module, level)
+        found = constants_of(file) if file is not None else None
+        if file is None or found is None:
+            return None
+        constants, digest = found
+        self.dependencies[file] = digest
+        return constants.get(name)
 
     def bindings(self, name: str, scopes: Sequence[Scope]) -> list[Binding]:
         """The bindings of `name` in the innermost scope that binds it ([] if none)."""
@@ -440,6 +240,8 @@ class Resolver:
             return self._call(expr, scopes, depth)
         if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
             return self._or(expr, scopes, depth)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr, scopes, depth)
         return [UNKNOWN]
 
     def _or(self, expr: cst.BooleanOperation, scopes: Sequence[Scope], depth: int) -> list[Value]:
@@ -462,9 +264,106 @@ class Resolver:
         if len(found) != 1:
             return [UNKNOWN]
         binding = found[0]
+        if isinstance(binding, LoopItem):
+            return self._loop_items(binding.iterable, where, depth)
+        if isinstance(binding, ImportedName) and binding.module == "modal.gpu" and not binding.level:
+            return [GpuObject(None, binding.name, gpu_object_text(binding.name, None, lambda e: []))]
+        if isinstance(binding, ImportedName):
+            constant = self.imported(binding.module, binding.name, binding.level)
+            return list(constant.values) if constant is not None else [UNKNOWN]
         if not isinstance(binding, Assigned) or binding.value is None:
             return [UNKNOWN]
         return self.evaluate(binding.value, where, depth)
+
+    def _loop_items(self, iterable: cst.BaseExpression, scopes: Sequence[Scope], depth: int) -> list[Value]:
+        """`for kind in ["T4", "L4"]`: each item of a literal list or tuple (or a name bound once to one)."""
+        if isinstance(iterable, cst.Name):
+            found, where = self.lookup(iterable.value, scopes)
+            if len(found) != 1 or not isinstance(found[0], Assigned):
+                return [UNKNOWN]
+            value = found[0].value
+            return self._loop_items(value, where, depth + 1) if isinstance(value, (cst.List, cst.Tuple)) else [UNKNOWN]
+        if not isinstance(iterable, (cst.List, cst.Tuple)) or not iterable.elements:
+            return [UNKNOWN]
+        out: list[Value] = []
+        for element in iterable.elements:
+            if isinstance(element, cst.StarredElement):
+                return [UNKNOWN]
+            out.extend(self.evaluate(element.value, scopes, depth))
+        return out
+
+    # ---- attributes: `self.model_id`, `cls.GPU`, `CONFIG.gpu`, `Settings.GPU` -------------------
+    def _attribute(self, expr: cst.Attribute, scopes: Sequence[Scope], depth: int) -> list[Value]:
+        qualified = self.qualify(expr, scopes)
+        if qualified is not None and qualified.startswith("modal.gpu.") and qualified.count(".") == 2:
+            type_name = qualified.rsplit(".", 1)[1]  # the bare class `modal.gpu.H100`
+            return [GpuObject(None, type_name, gpu_object_text(type_name, None, lambda e: []))]
+        if not isinstance(expr.value, cst.Name) or self.module is None:
+            return [UNKNOWN]
+        found, where = self.lookup(expr.value.value, scopes)
+        if len(found) != 1:
+            return [UNKNOWN]
+        binding = found[0]
+        if isinstance(binding, (ModuleRef, ImportedName)):
+            constant = self.module_attribute(expr, scopes)
+            return list(constant.values) if constant is not None else [UNKNOWN]
+        if not isinstance(binding, (Opaque, Assigned, Defined)):
+            return [UNKNOWN]
+        attr = expr.attr.value
+        assigned = self.assigned if self.assigned is not None else assigned_attributes(self.module)
+        if attr in assigned or "*" in assigned:
+            return [UNKNOWN]  # set somewhere (`self.gpu = gpu`, `CONFIG.gpu = ...`): not the default
+        if isinstance(binding, Opaque) and where:
+            method = where[-1]
+            if method.method_of is not None and method.first_param == expr.value.value:
+                return self._class_attribute(method.method_of, attr, where[:-1], depth)
+        elif isinstance(binding, Assigned) and isinstance(binding.value, cst.Call):
+            return self._instance_attribute(binding.value, attr, where, depth)
+        elif isinstance(binding, Defined) and isinstance(binding.node, cst.ClassDef):
+            return self._class_attribute(binding.node, attr, where, depth)
+        return [UNKNOWN]
+
+    def module_attribute(self, expr: cst.Attribute, scopes: Sequence[Scope]) -> Constant | None:
+        """`settings.GPU` after `import settings` or `from app import settings`: a project constant."""
+        if not isinstance(expr.value, cst.Name) or self.path is None:
+            return None
+        found, _ = self.lookup(expr.value.value, scopes)
+        if len(found) != 1:
+            return None
+        binding = found[0]
+        if isinstance(binding, ModuleRef):
+            return self.imported(binding.module, expr.attr.value, 0)
+        if isinstance(binding, ImportedName):
+            module = f"{binding.module}.{binding.name}" if binding.module else binding.name
+            return self.imported(module, expr.attr.value, binding.level)
+        return None
+
+    def _class_attribute(self, node: cst.ClassDef, attr: str, outer: Sequence[Scope], depth: int) -> list[Value]:
+        """The value a class body binds `attr` to (a class attribute, or a dataclass field's default)."""
+        scope = class_scope(node)
+        found = scope.bindings.get(attr, [])
+        if len(found) != 1 or not isinstance(found[0], Assigned) or found[0].value is None:
+            return [UNKNOWN]  # inherited, bound twice, a method...
+        enclosing = (*tuple(s for s in outer if s.owner is not node), scope)
+        return self.evaluate(found[0].value, enclosing, depth)
+
+    def _instance_attribute(self, call: cst.Call, attr: str, scopes: Sequence[Scope], depth: int) -> list[Value]:
+        """`CONFIG.gpu` after `CONFIG = AppConfig(gpu=...)`, AppConfig a class of this module without
+        its own `__init__`: the keyword given, else the class default."""
+        if not isinstance(call.func, cst.Name):
+            return [UNKNOWN]
+        found, where = self.lookup(call.func.value, scopes)
+        if len(found) != 1 or not isinstance(found[0], Defined) or not isinstance(found[0].node, cst.ClassDef):
+            return [UNKNOWN]
+        node = found[0].node
+        if any(name in class_scope(node).bindings for name in _CUSTOM_INIT):
+            return [UNKNOWN]
+        for arg in call.args:
+            if arg.star or arg.keyword is None:
+                return [UNKNOWN]  # positional fields, or a splat
+            if arg.keyword.value == attr:
+                return self.evaluate(arg.value, scopes, depth)
+        return self._class_attribute(node, attr, where, depth)
 
     def _concat(self, left: list[Value], right: list[Value]) -> list[Value]:
         out: list[Value] = []
@@ -489,7 +388,7 @@ class Resolver:
             )
         out: list[Value] = []
         for combo in product(*pieces):
-            out.append("".join(combo) if all(isinstance(c, str) for c in combo) else UNKNOWN)  # type: ignore[arg-type]
+            out.append("".join(combo) if all(isinstance(c, str) for c in combo) else _known_type(combo))  # type: ignore[arg-type]
             if len(out) > _MAX_ALTERNATIVES:
                 return [UNKNOWN]
         return out
@@ -525,10 +424,15 @@ class Resolver:
         return [ListValue(tuple(items))]
 
     def _call(self, expr: cst.Call, scopes: Sequence[Scope], depth: int) -> list[Value]:
+        func = expr.func
+        if isinstance(func, cst.Name) and func.value in CONVERSIONS and not self.bindings(func.value, scopes):
+            if len(expr.args) != 1 or expr.args[0].keyword is not None or expr.args[0].star:
+                return [UNKNOWN]
+            return [convert(func.value, v) for v in self.evaluate(expr.args[0].value, scopes, depth)]
         name = self.qualify(expr.func, scopes)
         if name is None:
             return [UNKNOWN]
-        if name in _ENV_GETTERS:
+        if name in ENV_GETTERS:
             positional = [a for a in expr.args if a.keyword is None and not a.star]
             default = next((a for a in expr.args if a.keyword is not None and a.keyword.value == "default"), None)
             if default is None and len(positional) >= 2:
@@ -537,8 +441,23 @@ class Resolver:
                 return [UNKNOWN]
             return self.evaluate(default.value, scopes, depth)
         if name.startswith("modal.gpu.") and name.count(".") == 2:
-            return [GpuObject(expr, name.rsplit(".", 1)[1])]
+            type_name = name.rsplit(".", 1)[1]
+            text = gpu_object_text(type_name, expr, lambda e: self.evaluate(e, scopes, depth))
+            return [GpuObject(expr, type_name, text)]
         return [UNKNOWN]
+
+
+def _known_type(pieces: Sequence[Value]) -> Value:
+    """An f-string with unknown parts: its type when every unknown part comes after the first `:`."""
+    known = ""
+    for piece in pieces:
+        if not isinstance(piece, str):
+            break
+        known += piece
+    if ":" not in known:
+        return UNKNOWN
+    written = "".join(p if isinstance(p, str) else "{...}" for p in pieces)
+    return KnownType(known.split(":", 1)[0], written)
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
@@ -549,7 +468,7 @@ def _truth(value: Value) -> bool | None:
     """Whether a value is true, false, or not known."""
     if isinstance(value, (Unknown, OtherValue)):
         return None
-    if isinstance(value, GpuObject):
+    if isinstance(value, (GpuObject, KnownType)):
         return True
     if isinstance(value, ListValue):
         return bool(value.items)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import (
     Assigned,
     Defined,
@@ -15,8 +16,10 @@ from modal_gpu_lint.analysis.resolve import (
     comprehension_scope,
     forget_scopes,
     function_scope,
+    method_scope,
     module_scope,
 )
+from modal_gpu_lint.analysis.value_ops import AttributeTargets, mutated_names, names_in, returned_values
 from modal_gpu_lint.analysis.values import Value
 from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
 from modal_gpu_lint.facts.modal_api import APP_CALLS, IMAGE_CALLS, SANDBOX_CREATE, WITH_OPTIONS, ModalCall
@@ -46,7 +49,9 @@ class Site:
 class Event:
     """A use of a removed or special Modal API that is not a `gpu=` call site."""
 
-    kind: str  # "gpu-object", "gpu-import", "stub-call", "stub-import", "web-endpoint", "web-endpoint-import"
+    # "gpu-object" (a call, or the bare class `modal.gpu.H100`), "gpu-import", "stub-call", "stub-import",
+    # "web-endpoint", "web-endpoint-import"
+    kind: str
     node: cst.CSTNode  # what to report
     parent: cst.CSTNode | None = None  # the import statement, or the decorator
     scopes: tuple[Scope, ...] = ()
@@ -60,28 +65,43 @@ class ModuleFacts:
     resolver: Resolver
     sites: list[Site] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    # keywords read from a `**{...}` splat are Args made here; findings on them are reported at the
+    # splat of the call (id of the made Arg -> the `**` argument)
+    stand_ins: dict[int, cst.CSTNode] = field(default_factory=dict)
+    made: set[int] = field(default_factory=set)  # ids of those Args and their keywords: no fix may edit them
+    _lines: LineIndex | None = None
 
     def evaluate(self, expr: cst.BaseExpression, site_scopes: tuple[Scope, ...]) -> list[Value]:
         """Every value an argument may take."""
         return self.resolver.evaluate(expr, site_scopes)
 
+    def line_of(self, node: cst.CSTNode) -> int | None:
+        """The 1-based line where `node` starts (for messages; costs a walk of the module up to it)."""
+        if self._lines is None:
+            self._lines = LineIndex(self.module.code)
+        span = node_spans(self.module, [node], self._lines).get(id(node))
+        return span.row if span is not None else None
+
 
 _MODAL_GPU_PREFIX = "modal.gpu."
 
 
-class _SiteFinder(cst.CSTVisitor):
+class _SiteFinder(AttributeTargets):
     def __init__(self, facts: ModuleFacts) -> None:
+        super().__init__()
         self.facts = facts
         self.resolver = facts.resolver
         self.scopes: list[Scope] = []
         self.decorated: dict[int, tuple[cst.Decorator, Target]] = {}
+        self.called: set[int] = set()  # the `func` of every call seen (not a bare class use)
 
     # ---- scopes ---------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._note_decorators(node)
 
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        self.scopes.append(function_scope(node))
+        owner = self.scopes[-1].owner if self.scopes and self.scopes[-1].is_class else None
+        self.scopes.append(method_scope(node, owner))
 
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -176,9 +196,23 @@ class _SiteFinder(cst.CSTVisitor):
                 self.facts.events.append(Event("gpu-import", alias, node, tuple(self.scopes)))
 
     # ---- calls ----------------------------------------------------------------------------
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        """The bare class `modal.gpu.H100` (`gpu=modal.gpu.H100`), not called."""
+        value = node.value
+        if id(node) in self.called or not (
+            isinstance(value, cst.Name) or (isinstance(value, cst.Attribute) and value.attr.value == "gpu")
+        ):
+            return
+        scopes = tuple(self.scopes)
+        name = self.resolver.qualify(node, scopes)
+        if name is not None and name.startswith(_MODAL_GPU_PREFIX) and name.count(".") == 2:
+            self.facts.events.append(Event("gpu-object", node, None, scopes))
+
     def visit_Call(self, node: cst.Call) -> None:
         scopes = tuple(self.scopes)
         func = node.func
+        self.called.add(id(func))
+        self.note_setattr(node)
         api = self._modal_call(func, scopes)
         decorated = self.decorated.get(id(node))
         if api is not None:
@@ -186,7 +220,16 @@ class _SiteFinder(cst.CSTVisitor):
             star_kwargs = False
             for arg in node.args:
                 if arg.star == "**":
-                    star_kwargs = True
+                    splatted = self._splat(arg.value, scopes, 0)
+                    if splatted is None:
+                        star_kwargs = True
+                        continue
+                    for key, (_element, value) in splatted.items():
+                        if key not in keywords:  # a keyword written in the call comes first
+                            stand_in = cst.Arg(value=value, keyword=cst.Name(key))
+                            self.facts.stand_ins[id(stand_in)] = arg  # reported at the `**` of the call
+                            self.facts.made.update((id(stand_in), id(stand_in.keyword)))
+                            keywords[key] = stand_in
                 elif arg.keyword is not None:
                     keywords[arg.keyword.value] = arg
             decorator, target = decorated if decorated else (None, None)
@@ -201,6 +244,84 @@ class _SiteFinder(cst.CSTVisitor):
             self.facts.events.append(Event("stub-call", node, None, scopes))
         elif name == "modal.web_endpoint":
             self.facts.events.append(Event("web-endpoint", node, decorated[0] if decorated else None, scopes))
+
+    def _splat(
+        self, expr: cst.BaseExpression, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        """The keywords a `**` splat gives, by name, with the source node that gives each and its value:
+        a dict literal, `dict(k=v)`, a name bound once to one, or a call of a parameterless helper of
+        this module that returns one. None when not sure (every keyword may then come from it)."""
+        if depth > 8:
+            return None
+        if isinstance(expr, cst.Dict):
+            out: dict[str, tuple[cst.CSTNode, cst.BaseExpression]] = {}
+            for element in expr.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    inner = self._splat(element.value, scopes, depth + 1)
+                    if inner is None:
+                        return None
+                    out.update(inner)
+                    continue
+                assert isinstance(element, cst.DictElement)
+                key = element.key
+                if not isinstance(key, cst.SimpleString) or not isinstance(key.evaluated_value, str):
+                    return None
+                out[key.evaluated_value] = (element, element.value)
+            return out
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+                if self.resolver.bindings("dict", scopes):
+                    return None
+                return self._dict_call(expr, scopes, depth)
+            return self._helper_dict(expr, scopes, depth)
+        if isinstance(expr, cst.Name):
+            found, where = self.resolver.lookup(expr.value, scopes)
+            if len(found) != 1 or not isinstance(found[0], Assigned) or found[0].value is None:
+                return None
+            if where != scopes[: len(where)] or expr.value in mutated_names(self.facts.module):
+                return None  # bound in another scope stack, or changed in place (`CONFIG["gpu"] = ...`)
+            return self._splat(found[0].value, scopes, depth + 1)
+        return None
+
+    def _dict_call(
+        self, expr: cst.Call, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        out: dict[str, tuple[cst.CSTNode, cst.BaseExpression]] = {}
+        for arg in expr.args:
+            if arg.star == "**":
+                inner = self._splat(arg.value, scopes, depth + 1)
+                if inner is None:
+                    return None
+                out.update(inner)
+            elif arg.keyword is None:
+                return None  # `dict(BASE, gpu=...)`, `dict(pairs)`
+            else:
+                out[arg.keyword.value] = (arg, arg.value)
+        return out
+
+    def _helper_dict(
+        self, expr: cst.Call, scopes: tuple[Scope, ...], depth: int
+    ) -> dict[str, tuple[cst.CSTNode, cst.BaseExpression]] | None:
+        """`**gpu_kwargs()`: a helper without parameters whose one `return` gives a dict literal that
+        names none of its locals (its values then mean the same at the call)."""
+        if expr.args or not isinstance(expr.func, cst.Name):
+            return None
+        found, where = self.resolver.lookup(expr.func.value, scopes)
+        if len(found) != 1 or not isinstance(found[0], Defined) or not isinstance(found[0].node, cst.FunctionDef):
+            return None
+        helper = found[0].node
+        params = helper.params
+        if where != scopes[: len(where)] or any(
+            (params.params, params.posonly_params, params.kwonly_params, isinstance(params.star_arg, cst.Param))
+        ):
+            return None  # (a `**kwargs` parameter cannot be passed: the call has no arguments)
+        returns = returned_values(helper)
+        if len(returns) != 1 or not isinstance(returns[0], (cst.Dict, cst.Call)):
+            return None
+        local = function_scope(helper).bindings
+        if any(isinstance(n, cst.Name) and n.value in local for n in names_in(returns[0])):
+            return None
+        return self._splat(returns[0], scopes, depth + 1)
 
     def _modal_call(self, func: cst.BaseExpression, scopes: tuple[Scope, ...]) -> ModalCall | None:
         if not isinstance(func, cst.Attribute):
@@ -289,9 +410,12 @@ _REMOTE_LOOKUPS = {
 }
 
 
-def find_sites(module: cst.Module) -> ModuleFacts:
-    """Parse-tree in, Modal call sites and removed-API events out."""
+def find_sites(module: cst.Module, path: str | None = None) -> ModuleFacts:
+    """Parse-tree in, Modal call sites and removed-API events out. With the file's `path`, constants
+    imported from the project's own modules are followed."""
     forget_scopes()  # the last module's; this one's are remembered until the next
-    facts = ModuleFacts(module, Resolver(module_scope(module)))
-    visit(module, _SiteFinder(facts))
+    facts = ModuleFacts(module, Resolver(module_scope(module), module, path))
+    finder = _SiteFinder(facts)
+    visit(module, finder)
+    facts.resolver.assigned = finder.assigned_names  # collected in the same pass
     return facts

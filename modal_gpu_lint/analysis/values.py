@@ -33,13 +33,23 @@ class OtherValue:
 
 @dataclass(frozen=True, eq=False)
 class GpuObject:
-    """A call of the removed `modal.gpu.X(...)` API."""
+    """A call of the removed `modal.gpu.X(...)` API, or the bare class `modal.gpu.X` (call None)."""
 
-    call: cst.Call
+    call: cst.Call | None
     type_name: str  # the attribute after `modal.gpu.`, e.g. "A100"
+    text: str | None = None  # the GPU string it meant, e.g. "A100-80GB:2" (None: arguments not known)
 
 
-Value = str | int | float | bool | None | ListValue | OtherValue | GpuObject | Unknown
+@dataclass(frozen=True)
+class KnownType:
+    """A GPU string whose type part (before the first `:`) is known and whose count is not:
+    `f"A100-80G:{n}"` with `n` unknown."""
+
+    type_text: str  # "A100-80G", "H200!"
+    written: str  # the string with `{...}` for what is not known, for messages
+
+
+Value = str | int | float | bool | None | ListValue | OtherValue | GpuObject | KnownType | Unknown
 
 
 def describe(value: Value) -> str:
@@ -50,6 +60,8 @@ def describe(value: Value) -> str:
         return f"modal.gpu.{value.type_name}(...)"
     if isinstance(value, ListValue):
         return "a list"
+    if isinstance(value, KnownType):
+        return repr(value.written)
     if isinstance(value, Unknown):
         return "an unknown value"
     return repr(value)

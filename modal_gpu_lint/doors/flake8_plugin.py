@@ -69,7 +69,7 @@ class Plugin:
         except Exception:  # flake8 reports syntax errors itself (E999)
             return
         settings = self.settings if self.settings is not None else _default_settings()
-        analysis = analyze(module, text, settings, self.codes, noqa=False)
+        analysis = analyze(module, text, settings, self.codes, noqa=False, path=self.filename)
         for d in to_diagnostics(self.filename, module, text, analysis):
             yield d.row, d.column - 1, f"{d.code} {d.message}", type(self)
 

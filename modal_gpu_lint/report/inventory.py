@@ -27,7 +27,7 @@ from modal_gpu_lint.analysis.notebook import is_notebook
 from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import ModuleFacts, Site, find_sites
-from modal_gpu_lint.analysis.values import ListValue, Unknown, Value, describe
+from modal_gpu_lint.analysis.values import GpuObject, KnownType, ListValue, Unknown, Value, describe
 from modal_gpu_lint.facts.catalog import Catalog
 from modal_gpu_lint.facts.spec import SpecError, parse_spec
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
@@ -95,18 +95,19 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
     if not may_have_findings(data):
         return []
     source, module = parse(path, data)
-    facts = find_sites(module)
+    facts = find_sites(module, path)
     sites = [(site, arg) for site in facts.sites if (arg := site.arg("gpu")) is not None]
     if not sites:
         return []
-    spans = node_spans(module, [arg for _, arg in sites], LineIndex(source.text))
+    where = {id(arg): facts.stand_ins.get(id(arg), arg) for _, arg in sites}  # `**{"gpu": ...}`: the splat
+    spans = node_spans(module, list(where.values()), LineIndex(source.text))
     decorated = {id(site.target): site for site in facts.sites if site.target is not None}
     out: list[Request] = []
     for site, arg in sites:
         timeout, is_default = _timeout(facts, _timed_site(facts, site, decorated))
         template = Request(
             file=os.path.normpath(path),
-            line=spans[id(arg)].row,
+            line=spans[id(where[id(arg)])].row,
             name=_name(module, site),
             kind=site.api.kind,
             gpu=None,
@@ -141,6 +142,8 @@ def _request(template: Request, value: Value, catalog: Catalog) -> Request | Non
     """`template` (where, what call, timeout) completed with what `value` requests."""
     if value is None:
         return None  # CPU only
+    if isinstance(value, GpuObject) and value.text is not None:
+        value = value.text  # the removed object API: the string it meant
     if isinstance(value, ListValue):
         if not value.items:
             return None  # an empty list requests nothing (MGL007)
@@ -149,7 +152,7 @@ def _request(template: Request, value: Value, catalog: Catalog) -> Request | Non
         entries = [_entry(value, catalog)]
     else:
         # unknown, or a value Modal rejects (True, a number, a removed modal.gpu object)
-        return replace(template, gpu=None if isinstance(value, Unknown) else describe(value))
+        return replace(template, gpu=None if isinstance(value, (Unknown, KnownType)) else describe(value))
     first = entries[0]
     timeout = template.timeout
     costs = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.origins import origin
 from modal_gpu_lint.analysis.sites import ModuleFacts, Site
 from modal_gpu_lint.analysis.values import Value
 from modal_gpu_lint.facts.catalog import Catalog
@@ -25,6 +26,15 @@ class Context:
     def values(self, site: Site, expr: cst.BaseExpression) -> list[Value]:
         """Every value an argument of `site` may take."""
         return self.facts.resolver.evaluate(expr, site.scopes)
+
+    def origin(self, site: Site, arg: cst.Arg) -> str | None:
+        """Where an argument's value comes from when it is not written at the call (for messages)."""
+        splat = self.facts.stand_ins.get(id(arg))
+        if isinstance(splat, cst.Arg):  # `**OPTIONS`: the entry of the dict
+            line = self.facts.line_of(arg.value)
+            where = f" (line {line})" if line is not None else ""
+            return f"{cst.Module([]).code_for_node(splat.value)}{where}"
+        return origin(self.facts.resolver, arg.value, site.scopes, self.facts.line_of)
 
     def wants(self, *codes: str) -> bool:
         """Whether any of `codes` is selected (checkers skip work otherwise)."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from modal_gpu_lint.analysis.values import GpuObject, ListValue, OtherValue, Unknown, Value
+from modal_gpu_lint.analysis.values import GpuObject, KnownType, ListValue, OtherValue, Unknown, Value
 from modal_gpu_lint.facts.catalog import SUFFIXES, Catalog, GpuType
 from modal_gpu_lint.facts.spec import GpuSpec, SpecError, parse_spec
 
@@ -42,6 +42,13 @@ def check_gpu_value(value: Value, *, accepts_list: bool, catalog: Catalog, call:
         return [Verdict("MGL005", f"gpu= does not accept {value.description}: give a GPU string{hint}")]
     if isinstance(value, str):
         return list(check_gpu_string(value, catalog))
+    if isinstance(value, KnownType):
+        # `f"A100-80G:{n}"`: the type is wrong whatever the count; no fix (it is not one literal)
+        return [
+            Verdict(v.code, f"{v.message} (in {value.written!r}, whatever the count)")
+            for v in check_gpu_string(value.type_text, catalog)
+            if v.code in ("MGL001", "MGL004")
+        ]
     assert isinstance(value, ListValue)
     return list(_check_list(value, accepts_list=accepts_list, catalog=catalog, call=call))
 
@@ -59,7 +66,7 @@ def _check_list(value: ListValue, *, accepts_list: bool, catalog: Catalog, call:
                 "MGL005", f"None inside a GPU list (entry {index + 1}) is silently ignored: remove it", item=index
             )
             continue
-        if isinstance(item, (Unknown, GpuObject)):
+        if isinstance(item, (Unknown, GpuObject, KnownType)):
             continue
         if not isinstance(item, str):
             yield Verdict(

@@ -54,11 +54,17 @@ RULES = (
         name="parallelism-exceeds-gpus",
         default=True,
         fix=None,
-        summary="A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM), "
-        "`--tp` / `--tp-size` (SGLang), `torchrun --nproc-per-node` or `accelerate launch "
-        "--num_processes` larger than the number of GPUs the function requests.",
+        summary="A constant `tensor_parallel_size` / `tp_size`, `--tensor-parallel-size` / `-tp` (vLLM, "
+        "`trl vllm-serve`), `--tp` / `--tp-size` (SGLang), `torchrun --nproc-per-node` (also "
+        "`torch.distributed.run.main([...])` and `LaunchConfig(nproc_per_node=...)`) or `accelerate launch "
+        "--num_processes` larger than the number of GPUs the function requests. Pipeline stages and "
+        "data-parallel replicas multiply it (`--data-parallel-size` / `-dp`, SGLang `--dp` / `--dp-size`).",
         why="vLLM, SGLang and torchrun fail at start-up when asked for more GPUs than the container has, "
-        "after the GPU was paid for. Fewer is legitimate (an engine beside a trainer). With "
+        "after the GPU was paid for. Fewer is legitimate (an engine beside a trainer). Commands are read "
+        "as people build them: argv lists grown with `+=`, `.extend()` and `.append()`, shell strings "
+        "(`shell=True`, `shlex.split`); a flag added under an `if` that cannot change the GPU count "
+        "(`--api-key`) is ignored, any other conditional change makes the command unknown (silent). "
+        "SGLang's DP attention (`--enable-dp-attention`) and multi-node data parallelism do not multiply. With "
         "`@modal.clustered(size=N)`, tensor parallelism up to N times the per-container count is "
         "legitimate (torchrun's count is per node). For a fallback list, every entry must be large "
         "enough: Modal may grant any of them.",
@@ -84,8 +90,11 @@ RULES = (
         "whose weights alone, at a known precision, exceed all the GPU memory the function requests.",
         why="The load fails with CUDA out-of-memory after minutes of downloading, on paid GPU time. Weights "
         "are only a lower bound of what inference needs (the KV cache and activations come on top). "
-        "Silent when the precision is not stated (no `dtype=` / `torch_dtype=` / `quantization=`, no "
-        "`-FP8` / `-AWQ` / `-4bit` in the id), when CPU offload is asked for, and for transformers "
+        'vLLM and SGLang load with `dtype="auto"` when no dtype is given: the checkpoint\'s own precision, '
+        "at least 2 bytes per parameter for an unquantized checkpoint, which is assumed when neither the id "
+        "(`-FP8`, `-AWQ`, `-4bit`...), nor `quantization=` / `--quantization`, nor `load_format`, nor the "
+        "model table (checkpoints stored in FP8 or MXFP4) says otherwise. Silent for transformers and "
+        "diffusers loads that state no precision, when CPU offload is asked for, and for transformers "
         'models not placed on the GPU in full (`device_map="auto"` may offload).',
         example='@app.function(gpu="A100-80GB", timeout=3600)\ndef serve():\n    from vllm import LLM\n'
         '    llm = LLM(model="meta-llama/Llama-2-70b-hf", dtype="bfloat16")',
@@ -95,11 +104,13 @@ RULES = (
             '@app.function(gpu="A100-80GB", timeout=60)\ndef f():\n    from vllm import LLM\n'
             "    return LLM(model='hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4')",
             '@app.function(gpu="A100-80GB", timeout=60)\ndef f():\n    from vllm import LLM\n'
-            "    return LLM(model='meta-llama/Llama-2-70b-hf')",
+            "    return LLM(model='meta-llama/Llama-2-13b-hf')",
         ),
         invalid=(
             '@app.function(gpu="A100-80GB", timeout=60)\ndef f():\n    from vllm import LLM\n'
             "    return LLM(model='meta-llama/Llama-2-70b-hf', dtype='bfloat16')",
+            '@app.function(gpu="A100-80GB", timeout=60)\ndef f():\n    from vllm import LLM\n'
+            "    return LLM(model='meta-llama/Llama-2-70b-hf')",
         ),
     ),
     Rule(
@@ -418,6 +429,12 @@ def _more(gpus: tuple[tuple[Entry, ...], ...], setting: Parallelism, nodes: int,
 
 
 # ---- MGL403 -------------------------------------------------------------------------------------
+# vLLM's and SGLang's default dtype="auto" keeps the checkpoint's precision; a Hub checkpoint whose
+# id states no quantization (and that the model table does not list as stored quantized) is bf16/fp16
+# or wider: 2 bytes per parameter is a lower bound.
+AUTO_DTYPE = Precision(2.0, 'dtype="auto"')
+
+
 @dataclass(frozen=True)
 class _Weights:
     model_id: str
@@ -442,6 +459,8 @@ def _weights(load: ModelLoad) -> _Weights | None:
             bounds.append(from_id)
         if size.native_bytes is not None:
             bounds.append(Precision(size.native_bytes, "the precision of its published weights"))
+        elif load.auto_dtype and from_id is None and not load.bounds:
+            bounds.append(AUTO_DTYPE)
         if not bounds:
             return None
         precision = min(bounds, key=lambda p: p.bytes)
@@ -494,10 +513,15 @@ def _model_memory(
         )
 
     per = weights.precision.bytes
+    precision = f"in {weights.precision.label} ({per:g} byte{'' if per == 1 else 's'} per parameter)"
+    if weights.precision is AUTO_DTYPE:
+        precision = (
+            'loaded with dtype="auto" (the default: the checkpoint\'s own precision, which for an unquantized '
+            "checkpoint is at least 2 bytes per parameter),"
+        )
     message = (
-        f"{weights.model_id} has about {describe_params(weights.params_b)} parameters; in "
-        f"{weights.precision.label} ({per:g} byte{'' if per == 1 else 's'} per parameter) its weights alone "
-        f"need about {weights.gb:.0f} GB, but {has}: {advice}"
+        f"{weights.model_id} has about {describe_params(weights.params_b)} parameters; {precision} its weights "
+        f"alone need about {weights.gb:.0f} GB, but {has}: {advice}"
     )
     return Finding("MGL403", message, load.node, load.node)
 

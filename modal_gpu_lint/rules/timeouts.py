@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import Site
-from modal_gpu_lint.analysis.values import ListValue, Value
+from modal_gpu_lint.analysis.values import GpuObject, KnownType, ListValue, Value
 from modal_gpu_lint.facts.modal_api import DEFAULT_TIMEOUT, MAX_TIMEOUT, SCALEDOWN_RANGE
 from modal_gpu_lint.findings import Finding, Fix, Replace
 from modal_gpu_lint.rules.base import Rule
@@ -19,9 +20,12 @@ RULES = (
         name="missing-timeout",
         default=True,
         fix="unsafe",
-        summary="`@app.function` / `@app.cls` that requests a GPU and sets no `timeout=`.",
+        summary="`@app.function` / `@app.cls` that requests a GPU and sets no `timeout=`; also "
+        "`Model.with_options(gpu=...)` that adds a GPU to a function or class of this module that sets no "
+        "timeout, without passing `timeout=` itself.",
         why=f"Modal stops a call after {DEFAULT_TIMEOUT} s by default: long GPU jobs are killed silently, "
-        "after paid GPU time. Never reported on `@app.server` (it has no `timeout`) or CPU-only functions.",
+        "after paid GPU time. Never reported on `@app.server` (it has no `timeout`) or CPU-only functions, nor "
+        "on `with_options` of a target looked up by name (its timeout is not in this file).",
         example='@app.function(gpu="H100")',
         instead='@app.function(gpu="H100", timeout=3600)',
         fix_note="Unsafe: adds `timeout=` with the configured `fix-timeout` (default 3600), which changes how long "
@@ -64,6 +68,16 @@ def check(ctx: Context) -> Iterator[Finding]:
             and site.call is not None
         ):
             yield _missing(ctx, site, site.call)
+        if (
+            ctx.wants("MGL101")
+            and site.api.kind == "with_options"
+            and site.arg("timeout") is None
+            and not site.star_kwargs
+            and site.call is not None
+            and _requests_gpu(ctx, site)
+            and _untimed_cpu_target(ctx, site, site.call)
+        ):
+            yield _missing(ctx, site, site.call)
         if ctx.wants("MGL102"):
             yield from _ranges(ctx, site)
 
@@ -78,17 +92,40 @@ def _requests_gpu(ctx: Context, site: Site) -> bool:
 
 
 def _is_request(value: Value) -> bool:
-    """A GPU string or a non-empty list: `None`, `""`, `[]`, unknowns and non-GPU values are not."""
+    """A GPU string, a `modal.gpu` object or a non-empty list: `None`, `""`, `[]`, unknowns and non-GPU
+    values are not."""
     if isinstance(value, str):
         return bool(value.strip())
+    if isinstance(value, (GpuObject, KnownType)):
+        return True  # `modal.gpu.H100()` (removed, MGL008), `f"H100:{n}"`: a GPU all the same
     return isinstance(value, ListValue) and bool(value.items)
 
 
+def _untimed_cpu_target(ctx: Context, site: Site, call: cst.Call) -> bool:
+    """Whether `Target.with_options(...)` applies to a def or class of this module whose decorator
+    sets no timeout and requests no GPU (one that does is reported at its decorator)."""
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    if not isinstance(receiver, cst.Name):
+        return False
+    found, _ = ctx.facts.resolver.lookup(receiver.value, site.scopes)
+    if len(found) != 1 or not isinstance(found[0], Defined):
+        return False
+    target = found[0].node
+    decorators = [s for s in ctx.facts.sites if s.target is target and s.api.kind in _TIMED]
+    if len(decorators) != 1:
+        return False
+    decorator = decorators[0]
+    if decorator.star_kwargs or decorator.arg("timeout") is not None:
+        return False
+    gpu = decorator.arg("gpu")
+    return gpu is None or all(v is None for v in ctx.values(decorator, gpu.value))
+
+
 def _missing(ctx: Context, site: Site, call: cst.Call) -> Finding:
-    message = (
-        f"{site.api.kind} requests a GPU but sets no timeout: Modal stops each call after "
-        f"{DEFAULT_TIMEOUT} s; set timeout= to the longest run you expect"
-    )
+    what = f"{site.api.kind} requests a GPU but sets no timeout"
+    if site.api.kind == "with_options":
+        what = "with_options adds a GPU to a target that sets no timeout, and passes none"
+    message = f"{what}: Modal stops each call after {DEFAULT_TIMEOUT} s; set timeout= to the longest run you expect"
     return Finding("MGL101", message, call, call, _add_timeout(call, ctx.fix_timeout))
 
 

@@ -162,13 +162,17 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _check_site(ctx: Context, site: Site, arg: cst.Arg) -> Iterator[Finding]:
     seen: set[tuple[str, str]] = set()
     call = _call_name(site)
+    source: list[str | None] = []  # where the value comes from, computed once, on the first finding
     for value in ctx.values(site, arg.value):
         for verdict in check_gpu_value(value, accepts_list=site.api.accepts_list, catalog=ctx.catalog, call=call):
             key = (verdict.code, verdict.message)
             if key in seen:
                 continue
             seen.add(key)
-            yield Finding(verdict.code, verdict.message, arg, arg, _fix(ctx, site, verdict, arg, value))
+            if not source:
+                source.append(ctx.origin(site, arg))
+            message = verdict.message if source[0] is None else f"{verdict.message} (value from {source[0]})"
+            yield Finding(verdict.code, message, arg, arg, _fix(ctx, site, verdict, arg, value))
 
 
 def _call_name(site: Site) -> str:
@@ -244,6 +248,8 @@ def _removed_gpu(ctx: Context, event: Event) -> Finding:
             alias,
             fix=_remove_gpu_import(ctx, event, alias),
         )
+    if isinstance(event.node, cst.Attribute):
+        return _removed_gpu_class(ctx, event.node, event)
     call = event.node
     assert isinstance(call, cst.Call)
     qualified = ctx.facts.resolver.qualify(call.func, event.scopes) or ""
@@ -254,6 +260,19 @@ def _removed_gpu(ctx: Context, event: Event) -> Finding:
         new = cst.parse_expression(spelled).with_changes(lpar=call.lpar, rpar=call.rpar)
         fix = Fix("safe", f"Write {spelled}", (Replace(call, new),))
     return Finding("MGL008", f"modal.gpu objects were removed in client 1.4.0{hint}", call, call, fix)
+
+
+def _removed_gpu_class(ctx: Context, node: cst.Attribute, event: Event) -> Finding:
+    """The bare class `modal.gpu.H100`, which old clients took as `"H100"`."""
+    qualified = ctx.facts.resolver.qualify(node, event.scopes) or ""
+    gpu = ctx.catalog.lookup(qualified.rpartition(".")[2])
+    spelled = f'"{gpu.canonical}"' if gpu is not None else None
+    hint = f": write gpu={spelled}" if spelled else ': write a GPU string such as gpu="H100"'
+    fix = None
+    as_gpu = any((arg := site.arg("gpu")) is not None and arg.value is node for site in ctx.facts.sites)
+    if spelled is not None and as_gpu:
+        fix = Fix("safe", f"Write {spelled}", (Replace(node, cst.SimpleString(spelled)),))
+    return Finding("MGL008", f"modal.gpu classes were removed in client 1.4.0{hint}", node, node, fix)
 
 
 def _remove_gpu_import(ctx: Context, event: Event, alias: cst.ImportAlias) -> Fix | None:

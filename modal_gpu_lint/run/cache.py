@@ -5,7 +5,8 @@ pyproject.toml in force, else the working folder), or in `$MODAL_GPU_LINT_CACHE_
 file's name is the run key: a digest of this package's version and code, the packaged GPU catalog
 and every setting (selection, per-file-ignores, fix-timeout, the catalog with the user's additions,
 the project root). Each entry is keyed by the file's absolute path and the digest of its bytes,
-and stores the diagnostics (or the read/parse error) of that content.
+and stores the diagnostics (or the read/parse error) of that content, and the digests of the
+project modules whose constants it imported: a change there makes the entry a miss.
 
 An entry is found by `(size, mtime_ns, ctime_ns, inode)` without reading the file, as ruff and git
 do, or else by the content digest. A stat match is trusted only when the file was last changed
@@ -190,6 +191,8 @@ class Cache:
     def _hit(self, entry: list[Any], edits: bool) -> Hit | None:
         if edits and not entry[3]:
             return None  # made without the fix edits JSON output shows
+        if entry[7] and not _dependencies_unchanged(entry[7]):
+            return None  # a project module whose constants the file uses has changed
         try:
             return Hit(tuple(_diagnostic(d) for d in entry[6]), _error(entry[5]), _int(entry[4]))
         except (TypeError, ValueError, IndexError, KeyError):
@@ -212,7 +215,7 @@ class Cache:
             result.suppressed,
             error,
             [_encode(d) for d in result.diagnostics],
-            0,  # reserved
+            sorted([dependency, content] for dependency, content in result.dependencies.items()),
         ]
         self.dirty = True
 
@@ -248,6 +251,22 @@ class Cache:
             _prune(self.folder, self.index_path)
         except OSError:
             pass  # a read-only checkout: run without a cache
+
+
+def _dependencies_unchanged(dependencies: Any) -> bool:
+    """Whether every project module an entry read constants from still has the same bytes."""
+    if not isinstance(dependencies, list):
+        return False
+    for item in dependencies:
+        if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
+            return False
+        try:
+            with open(item[0], "rb") as handle:
+                if digest(handle.read()) != item[1]:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def _umask() -> int:

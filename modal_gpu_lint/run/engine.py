@@ -84,6 +84,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: FileError | None = None
     suppressed: int = 0
+    dependencies: dict[str, str] = field(default_factory=dict)  # project modules read -> their digest
 
 
 @dataclass
@@ -152,26 +153,44 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     spans: dict[int, Span] = field(default_factory=dict)
     suppressed: int = 0
+    dependencies: dict[str, str] = field(default_factory=dict)  # project modules read -> their digest
 
 
-def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[str], *, noqa: bool = True) -> Analysis:
+def analyze(
+    module: cst.Module,
+    text: str,
+    settings: Settings,
+    codes: frozenset[str],
+    *,
+    noqa: bool = True,
+    path: str | None = None,
+) -> Analysis:
     """Run the checkers on a parsed module and drop what `# noqa` silences (unless `noqa=False`:
-    the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works)."""
+    the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works). With the file's
+    `path`, constants imported from the project's modules are followed."""
     from modal_gpu_lint.analysis.positions import LineIndex, node_spans
     from modal_gpu_lint.analysis.sites import find_sites
     from modal_gpu_lint.rules.registry import CHECKERS, Context
 
-    facts = find_sites(module)
+    facts = find_sites(module, path)
     if not facts.sites and not facts.events:
         return Analysis()
     ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
     findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    dependencies = facts.resolver.dependencies
     if not findings:
-        return Analysis()
+        return Analysis(dependencies=dependencies)
+    if facts.stand_ins:  # keywords read from a `**{...}` splat: report at the splat
+        for f in findings:
+            f.node = facts.stand_ins.get(id(f.node), f.node)
+            if f.end_node is not None:
+                f.end_node = facts.stand_ins.get(id(f.end_node), f.end_node)
+            if f.fix is not None and any(id(getattr(change, "node", None)) in facts.made for change in f.fix.changes):
+                f.fix = None  # it would edit a keyword that is only a dict key in the file
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
     spans = node_spans(module, nodes, LineIndex(text))
     if not noqa:
-        return Analysis(findings, spans)
+        return Analysis(findings, spans, dependencies=dependencies)
     lines = split_lines(text)
     kept = [
         f
@@ -190,7 +209,7 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         for f in kept:
             if f.fix is not None and (id(f.fix) in blocked or same_changes(f.fix) in blocked_changes):
                 f.fix = None
-    return Analysis(kept, spans, len(dropped))
+    return Analysis(kept, spans, len(dropped), dependencies)
 
 
 def to_diagnostics(
@@ -301,8 +320,9 @@ def lint_python(path: str, data: bytes, settings: Settings, *, edits: bool = Fal
         return result
     codes, source, module = parsed
     try:
-        analysis = analyze(module, source.text, settings, codes)
+        analysis = analyze(module, source.text, settings, codes, path=path)
         result.suppressed = analysis.suppressed
+        result.dependencies = analysis.dependencies
         result.diagnostics = to_diagnostics(path, module, source.text, analysis, edits=edits)
     except Exception as error:  # a bug in a rule: one line naming the file, never a traceback
         result.error = FileError(path, f"internal error: {type(error).__name__}: {error} (please report this)")

@@ -106,7 +106,7 @@ def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fal
         )
         return result
     original_module = module
-    analysis = original_analysis = analyze(module, text, settings, codes)
+    analysis = original_analysis = analyze(module, text, settings, codes, path=path)
     fixed = 0
     for _ in range(MAX_ROUNDS):
         fixes = applicable(analysis.findings, unsafe)
@@ -130,7 +130,7 @@ def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fal
         ids = {id(f) for f in accepted} | {id(f) for f in _deferred if same_changes(f) in done}
         fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
         module, text = new_module, new_text
-        analysis = analyze(module, text, settings, codes)
+        analysis = analyze(module, text, settings, codes, path=path)
     if text != original and lost:
         text += lost  # libcst drops a CR-only file's last `\r`: the fixed text gets it back
     if text != original and result.error is None:

@@ -17,7 +17,14 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.body.cuda import BENCHMARKS, SURE_CUDA, CudaReader
 from modal_gpu_lint.analysis.body.facts import BodyFacts, ModelLoad, Parallelism, Target, Use
-from modal_gpu_lint.analysis.body.launch import ARGV_CALLS, EXEC_CALLS, SHELL_CALLS, LaunchReader
+from modal_gpu_lint.analysis.body.launch import (
+    ARGV_CALLS,
+    EXEC_CALLS,
+    LAUNCH_CONFIGS,
+    SHELL_CALLS,
+    TORCHRUN_CALLS,
+    LaunchReader,
+)
 from modal_gpu_lint.analysis.body.loading import ModelReader
 from modal_gpu_lint.analysis.body.tree import keyword_arg, positional_arg
 from modal_gpu_lint.analysis.resolve import Resolver, Scope, module_scope
@@ -51,6 +58,7 @@ def read_body(
             s for s in target.body.body if isinstance(s, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
         ]
         class_scope = module_scope(cst.Module(body=statements))
+        class_scope.owner = target
         reader.class_scopes.add(id(class_scope))
         reader.scopes.append(class_scope)
         reader.walk(target.body)
@@ -65,7 +73,10 @@ class BodyReader(CudaReader, ModelReader, LaunchReader):
         func = node.func
         attr = func.attr.value if isinstance(func, cst.Attribute) else None
         if attr in MUTATORS and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            self.mutated.add(func.value.value)
+            if attr in ("append", "extend") and len(node.args) == 1 and not node.args[0].star:
+                self.grow(func.value.value, node.args[0].value, one=attr == "append", augmented=False)
+            else:
+                self.mutated.add(func.value.value)
         if attr in INVOCATIONS:
             return
         name = self.qualify(func)
@@ -93,8 +104,11 @@ class BodyReader(CudaReader, ModelReader, LaunchReader):
             first = positional_arg(node, 0)
             if first is not None and self.is_cuda(first):
                 self.facts.cuda.append(Use(node, self.short(node)))
-        elif name in ARGV_CALLS or name in SHELL_CALLS or name in EXEC_CALLS:
-            self.commands.append((node, name, list(self.scopes)))  # read at the end, see finish()
+        elif name in LAUNCH_CONFIGS:
+            self.launch_config(node)
+        elif name in ARGV_CALLS or name in SHELL_CALLS or name in EXEC_CALLS or name in TORCHRUN_CALLS:
+            self.seq += 1
+            self.commands.append((node, name, list(self.scopes), self.seq))  # read at the end, see finish()
         elif name == "transformers.pipeline":
             self._pipeline(node)
         else:
@@ -102,8 +116,9 @@ class BodyReader(CudaReader, ModelReader, LaunchReader):
 
     def finish(self) -> None:
         saved = self.scopes
-        for call, name, scopes in self.commands:  # now that every in-place change is known
+        for call, name, scopes, seq in self.commands:  # now that every in-place change is known
             self.scopes = scopes
+            self.current_seq = seq
             self._command(call, name)
         self.scopes = saved
         for pending in self.pending:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import libcst as cst
 
 from modal_gpu_lint.analysis.body.facts import BodyFacts, Pending, Use
 from modal_gpu_lint.analysis.body.tree import children, positional_arg
-from modal_gpu_lint.analysis.resolve import Assigned, Resolver, Scope, comprehension_scope, function_scope
+from modal_gpu_lint.analysis.resolve import Assigned, Resolver, Scope, comprehension_scope, function_scope, method_scope
 from modal_gpu_lint.analysis.values import Value
 
 CUDA_DEVICE = re.compile(r"^cuda(?::\d+)?$")
@@ -30,8 +31,26 @@ READ_KINDS = frozenset(
         cst.Comparison,
         cst.For,
         cst.While,
+        cst.If,
+        cst.Try,
+        cst.Match,
+        cst.AugAssign,
     }
 )
+# Statements whose bodies may run or not (or many times): an argv grown there is grown conditionally.
+BRANCHES = frozenset({cst.If, cst.For, cst.While, cst.Try, cst.Match})
+
+
+@dataclass(frozen=True, eq=False)
+class Growth:
+    """`cmd += [...]`, `cmd.extend([...])` or `cmd.append(x)` on a name, in source order."""
+
+    seq: int  # order among growths and commands
+    items: cst.BaseExpression  # the list (or string) added, or the one item appended
+    one: bool  # `append`: `items` is one element
+    augmented: bool  # `+=` (binds the name once more)
+    conditional: bool  # under an if / loop / try / match of the body
+    scopes: tuple[Scope, ...]
 
 
 class ReaderBase:
@@ -47,7 +66,11 @@ class ReaderBase:
         self.facts = BodyFacts()
         self.assigned_to: dict[int, str] = {}  # id(call) -> code of the name it is assigned to
         self.mutated: set[str] = set()  # names of lists changed in place (`cmd.extend(...)`)
-        self.commands: list[tuple[cst.Call, str, list[Scope]]] = []
+        self.commands: list[tuple[cst.Call, str, list[Scope], int]] = []  # + the order they come in
+        self.growths: dict[str, list[Growth]] = {}  # argv lists grown in place, by name
+        self.seq = 0  # counts growths and commands
+        self.current_seq = 0  # the order of the command being read
+        self.conditional = 0  # depth of if / loop / try / match around the node being visited
         self.pending: list[Pending] = []
         self.moved: set[str] = set()  # code of expressions moved with .to("cuda") / .cuda()
         self.moved_calls: set[int] = set()
@@ -59,7 +82,9 @@ class ReaderBase:
 
     def enter_function(self, node: cst.FunctionDef | cst.Lambda) -> None:
         self.saved.append(self.scopes)
-        self.scopes = [s for s in self.scopes if id(s) not in self.class_scopes] + [function_scope(node)]
+        owner = self.scopes[-1].owner if self.scopes and id(self.scopes[-1]) in self.class_scopes else None
+        scope = method_scope(node, owner) if isinstance(node, cst.FunctionDef) else function_scope(node)
+        self.scopes = [s for s in self.scopes if id(s) not in self.class_scopes] + [scope]
 
     def leave_function(self) -> None:
         self.scopes = self.saved.pop()
@@ -74,6 +99,8 @@ class ReaderBase:
             if leaving:
                 if kind is cst.FunctionDef or kind is cst.Lambda:
                     self.leave_function()
+                elif kind in BRANCHES:
+                    self.conditional -= 1
                 else:
                     self.scopes.pop()
                 continue
@@ -99,8 +126,13 @@ class ReaderBase:
                     self.mutated.add(target.value.value)  # `cmd[1] = ...`, `del cmd[0]`
             elif isinstance(node, cst.Comparison):
                 self.visit_Comparison(node)
-            elif isinstance(node, (cst.For, cst.While)):
-                self.loops = True
+            elif isinstance(node, cst.AugAssign):
+                self.visit_AugAssign(node)
+            elif kind in BRANCHES:
+                if kind is cst.For or kind is cst.While:
+                    self.loops = True
+                self.conditional += 1
+                stack.append((node, True))
             stack.extend((child, False) for child in reversed(children(node)))
 
     @property
@@ -148,6 +180,22 @@ class ReaderBase:
         if values and all(v is False or v is None or v == 0 for v in values):
             return False
         return None
+
+    def grow(self, name: str, items: cst.BaseExpression, *, one: bool, augmented: bool) -> None:
+        """Note an in-place growth of the list (or string) `name`, read with the commands at the end."""
+        self.seq += 1
+        growth = Growth(self.seq, items, one, augmented, self.conditional > 0, self.here)
+        self.growths.setdefault(name, []).append(growth)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        target = node.target
+        if isinstance(target, cst.Name):
+            if isinstance(node.operator, cst.AddAssign):
+                self.grow(target.value, node.value, one=False, augmented=True)
+            else:
+                self.mutated.add(target.value)
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            self.mutated.add(target.value.value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.value, cst.Call):

@@ -40,6 +40,9 @@ class ModelLoad:
     bounds: tuple[Precision, ...]  # explicit dtype / quantization (each an upper bound on bytes)
     unsure: bool = False  # a precision hint we cannot read (quantization=X unknown...): stay silent
     offload: bool = False  # CPU offload requested: weights need not fit
+    # vLLM / SGLang with neither dtype (or dtype="auto") nor quantization nor load format given: the
+    # checkpoint loads in its own precision (MGL403 assumes >= 2 bytes when the id states no quantization)
+    auto_dtype: bool = False
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from modal_gpu_lint.analysis.body.base import ReaderBase
+from modal_gpu_lint.analysis.body.base import Growth, ReaderBase
 from modal_gpu_lint.analysis.body.facts import ModelLoad, Parallelism, Use
 from modal_gpu_lint.analysis.body.tree import keyword_arg
 from modal_gpu_lint.analysis.resolve import Assigned
@@ -27,6 +27,14 @@ SHELL_CALLS = frozenset({"os.system", "os.popen", "asyncio.create_subprocess_she
 EXEC_CALLS = frozenset({"asyncio.create_subprocess_exec"})
 
 
+# torchrun run in-process, given its argv in code: `torch.distributed.run.main(["--nproc-per-node=8", ...])`.
+TORCHRUN_CALLS = frozenset({"torch.distributed.run.main", "torch.distributed.run.parse_args"})
+
+
+# `LaunchConfig(nproc_per_node=8, ...)` for `torch.distributed.launcher.api.elastic_launch`.
+LAUNCH_CONFIGS = frozenset({"torch.distributed.launcher.api.LaunchConfig", "torch.distributed.launcher.LaunchConfig"})
+
+
 _SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&", ";;"})
 
 
@@ -40,6 +48,14 @@ class LaunchReader(ReaderBase):
     """Commands, read at the end of the body (once every in-place change of an argv list is known)."""
 
     def _command(self, node: cst.Call, name: str) -> None:
+        if name in TORCHRUN_CALLS:
+            arg = keyword_arg(node, "args") or (node.args[0] if node.args and node.args[0].keyword is None else None)
+            if arg is None or arg.star:
+                return  # `main()` reads sys.argv
+            argv = self.tokens(arg.value, arg.value, 0)
+            if argv:
+                self._segment([Token("torchrun", node), *argv])
+            return
         if name in EXEC_CALLS:
             tokens: list[Token] | None = []
             for item in node.args:
@@ -72,10 +88,17 @@ class LaunchReader(ReaderBase):
             return out
         if isinstance(expr, cst.Name):
             if expr.value in self.mutated:
-                return None  # flags appended later may add to or override the ones we see
+                return None  # changed in place in a way we do not follow (`cmd[1] = ...`, `cmd.insert(...)`)
             found, where = self.resolver.lookup(expr.value, self.here)
+            growths = self.growths.get(expr.value, [])
+            if growths:
+                found = [b for b in found if not (isinstance(b, Assigned) and b.value is None)]
+                if len(found) + sum(g.augmented for g in growths) != len(
+                    self.resolver.lookup(expr.value, self.here)[0]
+                ):
+                    return None
             if len(found) != 1 or not isinstance(found[0], Assigned) or found[0].value is None:
-                return self._shell(expr, report)
+                return None if growths else self._shell(expr, report)
             value = found[0].value
             inner = len(where) > self.base_depth  # bound inside the target: report where written
             saved = self.scopes
@@ -86,6 +109,8 @@ class LaunchReader(ReaderBase):
                 self.scopes = saved
             if result is not None and not inner:
                 result = [Token(t.text, report) for t in result]
+            if result is not None and growths:
+                result = self._grown(result, growths, isinstance(value, cst.List), depth)
             return result
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
             method = expr.func.attr.value
@@ -97,6 +122,40 @@ class LaunchReader(ReaderBase):
             if self.qualify(expr.func) == "shlex.split" and len(expr.args) == 1:
                 return self._shell(expr.args[0].value, report)
         return self._shell(expr, report)
+
+    def _grown(self, tokens: list[Token], growths: list[Growth], is_list: bool, depth: int) -> list[Token] | None:
+        """`tokens` with the in-place growths made before the command: `cmd += [...]`, `cmd.extend(...)`,
+        `cmd.append(x)` (and `cmd += " --flag"` on a string). A conditional growth that adds only flags
+        which cannot change the GPUs used or the model loaded (`--api-key KEY`) is left out; any other
+        conditional growth, or one after the command, leaves the command unknown."""
+        out = list(tokens)
+        saved = self.scopes
+        try:
+            for growth in growths:
+                if growth.seq > self.current_seq:
+                    return None  # grown after the command runs (in a loop, it may run again)
+                self.scopes = list(growth.scopes)
+                if growth.one:
+                    added: list[Token] | None = [Token(self.token_text(growth.items), growth.items)]
+                elif is_list or not self._spaced(growth.items):
+                    added = self.tokens(growth.items, growth.items, depth + 1) if is_list else None
+                else:
+                    added = self._shell(growth.items, growth.items)
+                if added is None:
+                    return None
+                if growth.conditional:
+                    if not _harmless(added):
+                        return None
+                    continue
+                out.extend(added)
+        finally:
+            self.scopes = saved
+        return out
+
+    def _spaced(self, expr: cst.BaseExpression) -> bool:
+        """Whether a string added to a command string starts with a space (else it joins the last word)."""
+        text = self.template(expr)
+        return text is not None and text[:1].isspace()
 
     def _shell(self, expr: cst.BaseExpression, report: cst.CSTNode, split_only: bool = False) -> list[Token] | None:
         text = self.template(expr)
@@ -182,13 +241,24 @@ class LaunchReader(ReaderBase):
             )
         else:
             tp: tuple[str, ...] = ("--tensor-parallel-size", "--tensor_parallel_size", "-tp")
+            dp: tuple[str, ...] = ("--data-parallel-size", "--data_parallel_size", "-dp")
             if kind == "sglang":
                 tp = ("--tp-size", "--tp_size", "--tp", "--tensor-parallel-size")
+                dp = ("--dp-size", "--dp_size", "--dp", "--data-parallel-size")
             pp = ("--pipeline-parallel-size", "--pipeline_parallel_size", "-pp", "--pp-size", "--pp_size")
-            self._flag_parallel(
-                flags, tp, "vllm serve" if kind == "vllm" else "sglang", per_container=False, pipeline=pp
-            )
+            if not _replicas_here(flags, kind):
+                dp = ()  # the replicas span nodes, or share the GPUs (SGLang DP attention): count tp x pp only
+            name = {"vllm": "vllm serve", "trl": "trl vllm-serve"}.get(kind, "sglang")
+            self._flag_parallel(flags, tp, name, per_container=False, pipeline=pp, data=dp)
             self._flag_model(flags, kind, tokens[start:])
+
+    def launch_config(self, node: cst.Call) -> None:
+        """`LaunchConfig(nproc_per_node=8)`: processes (one GPU each) per container."""
+        arg = keyword_arg(node, "nproc_per_node")
+        sizes = self.known_int(arg.value) if arg is not None else None
+        if arg is not None and sizes and min(sizes) > 1:
+            size = min(sizes)
+            self.facts.parallel.append(Parallelism(arg, size, f"LaunchConfig(nproc_per_node={size})", True))
 
     def _flag_parallel(
         self,
@@ -199,8 +269,12 @@ class LaunchReader(ReaderBase):
         per_container: bool,
         machines: int = 1,
         pipeline: tuple[str, ...] = (),
+        data: tuple[str, ...] = (),
     ) -> None:
         found = flags.get(names)
+        replicas = flags.get(data) if data else None
+        if found is None and replicas is not None:
+            found, replicas = replicas, None  # data parallel alone: each replica on one GPU
         if found is None:
             return
         flag, token = found
@@ -208,12 +282,12 @@ class LaunchReader(ReaderBase):
             return
         size = int(token.text)
         setting = f"{launcher} {flag} {size}"
-        stages_found = flags.get(pipeline) if pipeline else None
-        if stages_found is not None and stages_found[1].text is not None and stages_found[1].text.isdigit():
-            stages = int(stages_found[1].text)
-            if stages > 1:
-                size *= stages
-                setting += f" x {stages_found[0]} {stages}"
+        for other in (flags.get(pipeline) if pipeline else None, replicas):
+            if other is not None and other[1].text is not None and other[1].text.isdigit():
+                times = int(other[1].text)
+                if times > 1:
+                    size *= times
+                    setting += f" x {other[0]} {times}"
         self.facts.parallel.append(Parallelism(token.node, size, setting, per_container, machines))
 
     def _flag_model(self, flags: Flags, kind: str, tokens: list[Token]) -> None:
@@ -222,7 +296,9 @@ class LaunchReader(ReaderBase):
             candidate = tokens[1]
             if candidate.text is not None and not candidate.text.startswith("-"):
                 model = candidate
-        names = ("--model", "--model-path", "--model_path") if kind == "sglang" else ("--model",)
+        names: tuple[str, ...] = ("--model", "--model-path", "--model_path") if kind == "sglang" else ("--model",)
+        if kind == "trl":
+            names = ("--model", "--model_name_or_path")
         found = flags.get(names)
         if found is not None:
             model = found[1]
@@ -246,8 +322,61 @@ class LaunchReader(ReaderBase):
             else:
                 bounds.append(Precision(size, f"{text} quantization"))
         offload = flags.get(("--cpu-offload-gb", "--cpu_offload_gb")) is not None
-        loader = "vllm serve" if kind == "vllm" else "sglang launch_server"
-        self.facts.models.append(ModelLoad(model.node, (model.text,), loader, tuple(bounds), unsure, offload))
+        loader = {"vllm": "vllm serve", "trl": "trl vllm-serve"}.get(kind, "sglang launch_server")
+        auto = (
+            (dtype is None or dtype[1].text == "auto")
+            and quantization is None
+            and not flags.has(("--load-format", "--load_format"))
+            and not flags.unknown
+        )
+        self.facts.models.append(ModelLoad(model.node, (model.text,), loader, tuple(bounds), unsure, offload, auto))
+
+
+def _replicas_here(flags: Flags, kind: str) -> bool:
+    """Whether data-parallel replicas all run in this container, each on its own GPUs: not with SGLang's
+    DP attention (the replicas share the tensor-parallel GPUs) or a multi-node setup."""
+    if kind == "sglang":
+        return not flags.has(("--enable-dp-attention", "--enable_dp_attention", "--nnodes"))
+    multi_node = (
+        "--data-parallel-size-local",
+        "--data_parallel_size_local",
+        "-dpl",
+        "--data-parallel-address",
+        "--data_parallel_address",
+        "--data-parallel-start-rank",
+        "--data_parallel_start_rank",
+        "--headless",
+    )
+    return not flags.has(multi_node)
+
+
+# Flags that change how many GPUs a launcher uses or what it loads: a conditional growth that adds one
+# makes the command unknown.
+_RELEVANT = re.compile(
+    r"parallel|^--?(tp|dp|pp|ep)([-_]size)?$|nproc|num[-_](processes|machines)|nnodes|model|dtype|quantiz|^-q$|"
+    r"load[-_]format|offload|dp[-_]attention|config"
+)
+
+
+def _harmless(tokens: list[Token]) -> bool:
+    """Flags (with their values) none of which the launchers' readers look at: `--api-key KEY`."""
+    if not tokens or tokens[0].text is None or not tokens[0].text.startswith("-"):
+        return False
+    previous_is_flag = False
+    for token in tokens:
+        text = token.text
+        if text is None:
+            if not previous_is_flag:
+                return False
+            previous_is_flag = False
+            continue
+        if text.startswith("-"):
+            if _RELEVANT.search(text.partition("=")[0]):
+                return False
+            previous_is_flag = True
+        else:
+            previous_is_flag = False
+    return True
 
 
 def _segments(tokens: list[Token]) -> Iterator[list[Token]]:
@@ -282,6 +411,8 @@ def _launcher(tokens: list[Token]) -> tuple[str, int] | None:
             return "accelerate", index + 2
         if base == "vllm" and following == "serve":
             return "vllm", index + 1  # tokens[start] is "serve", the model follows
+        if base == "trl" and following == "vllm-serve":
+            return "trl", index + 2
         if text == "-m" and following in ("torch.distributed.run", "torch.distributed.launch"):
             return "torchrun", index + 2
         if text == "-m" and following in ("vllm.entrypoints.openai.api_server", "vllm.entrypoints.api_server"):
@@ -329,11 +460,13 @@ class Flags:
     def __init__(self, tokens: list[Token], *, stop_at_positional: bool) -> None:
         self.pairs: list[tuple[str, Token]] = []
         self.seen: set[str] = set()
+        self.unknown = False  # a word we cannot read (it may be any flag)
         index = 0
         while index < len(tokens):
             token = tokens[index]
             text = token.text
             if text is None:
+                self.unknown = True
                 index += 1
                 continue
             if text.startswith("-") and len(text) > 1:

@@ -98,7 +98,13 @@ class ModelReader(ReaderBase):
             if offload_arg is not None and self.is_true(offload_arg.value) is not False:
                 offload = True
         report = arg if arg is not None else expr
-        self.facts.models.append(ModelLoad(report, tuple(ids), loader, tuple(bounds), unsure, offload))
+        auto = (
+            (dtype is None or self.known_str(dtype.value) == ["auto"])
+            and quantization is None
+            and keyword_arg(node, "load_format") is None
+            and not any(a.star for a in node.args)
+        )
+        self.facts.models.append(ModelLoad(report, tuple(ids), loader, tuple(bounds), unsure, offload, auto))
 
     def dtype_bound(self, expr: cst.BaseExpression) -> Precision | None:
         """An explicit dtype: "bfloat16", torch.float16, ... (None when "auto" or not known)."""
