@@ -148,13 +148,17 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
     the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works)."""
     from modal_gpu_lint.analysis.positions import LineIndex, node_spans
     from modal_gpu_lint.analysis.sites import find_sites
+    from modal_gpu_lint.rules.needs import forget_bodies
     from modal_gpu_lint.rules.registry import CHECKERS, Context
 
     facts = find_sites(module)
     if not facts.sites and not facts.events:
         return Analysis()
     ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
-    findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    try:
+        findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    finally:
+        forget_bodies()
     if not findings:
         return Analysis()
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]

@@ -15,6 +15,7 @@ from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
 from modal_gpu_lint.run.config import Settings
 from modal_gpu_lint.run.engine import (
+    Analysis,
     FileError,
     FileErrorException,
     FileResult,
@@ -72,6 +73,7 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
     if parsed is None:
         return result
     codes, source, module = parsed
+    del parsed  # (it would keep the first tree alive)
     text = original = source.text
     lost = _lost_by_parser(original, module)
     if lost is None:
@@ -79,31 +81,38 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
             path, "left unchanged: libcst does not reproduce this file exactly; please report this"
         )
         return result
-    original_module = module
-    analysis = original_analysis = analyze(module, text, settings, codes)
+    # One tree at a time: a large file's tree is most of the memory a fix takes, so the tree a
+    # round fixed (and the fixes pointing into it) goes before the fixed text is parsed. The
+    # original is parsed again only when the result must fall back to it (a bug or a bad encoding).
+    analysis = analyze(module, text, settings, codes)
     fixed = 0
     for _ in range(MAX_ROUNDS):
         fixes = applicable(analysis.findings, unsafe)
         if not fixes:
             break
-        accepted, _deferred = compatible(fixes)
+        accepted, deferred = compatible(fixes)
+        applied = {id(f) for f in accepted}  # (a Fix compares by identity)
+        culprits = ", ".join(sorted({f.code for f in analysis.findings if id(f.fix) in applied}))
+        done = {same_changes(f) for f in accepted}
+        applied |= {id(f) for f in deferred if same_changes(f) in done}
+        fixed_now = sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in applied)
+        del fixes, deferred, done
         try:
             new_text = apply(module, accepted).code
             if new_text == text:
                 break
-            new_module = parse_module(new_text)
+            del module, analysis, accepted  # the fixed tree's memory is free for the new one
+            module = parse_module(new_text)
         except Exception as error:  # a fix built an invalid tree or code: a bug; never write it
-            culprits = ", ".join(sorted({f.code for f in analysis.findings if f.fix in accepted}))
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             result.error = FileError(
                 path, f"left unchanged: the fixes for {culprits} did not give valid code ({reason}); please report this"
             )
-            module, text, analysis, fixed = original_module, original, original_analysis, 0
+            module, analysis = _reanalyzed(original, settings, codes)
+            text, fixed = original, 0
             break
-        done = {same_changes(f) for f in accepted}
-        ids = {id(f) for f in accepted} | {id(f) for f in _deferred if same_changes(f) in done}
-        fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
-        module, text = new_module, new_text
+        fixed += fixed_now
+        text = new_text
         analysis = analyze(module, text, settings, codes)
     if text != original and lost:
         text += lost  # libcst drops a CR-only file's last `\r`: the fixed text gets it back
@@ -117,13 +126,21 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
                 problem = f"the fixed text cannot be encoded as {source.encoding}: {error.reason}"
         if problem is not None or new_bytes is None:
             result.error = FileError(path, f"left unchanged: {problem}")
-            module, text, analysis, fixed = original_module, original, original_analysis, 0
+            del module, analysis
+            module, analysis = _reanalyzed(original, settings, codes)
+            text, fixed = original, 0
         else:
             result.new_bytes = new_bytes
     result.fixed = fixed
     result.suppressed = analysis.suppressed
     result.diagnostics = to_diagnostics(path, module, text, analysis, edits=edits)
     return result
+
+
+def _reanalyzed(text: str, settings: Settings, codes: frozenset[str]) -> tuple[cst.Module, Analysis]:
+    """The original text's tree and findings again, for a result that falls back to them."""
+    module = parse_module(text)
+    return module, analyze(module, text, settings, codes)
 
 
 def _lost_by_parser(text: str, module: cst.Module) -> str | None:
