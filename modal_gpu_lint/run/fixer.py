@@ -160,15 +160,16 @@ def _compile_problem(original: str, new: str, path: str) -> str | None:
     """Why `new` must not be written, by the compiler's judgement (None: fine).
 
     Only consulted when the original compiles under this interpreter (a file using syntax newer
-    than the running Python is guarded by libcst's parser alone).
+    than the running Python is guarded by libcst's parser alone), so the original is compiled
+    only when the new text does not compile.
     """
-    try:
-        compile(original, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return None
     try:
         compile(new, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
+        try:
+            compile(original, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return None
         return f"the fixed code does not compile ({error}; please report this)"
     return None
 
