@@ -147,6 +147,7 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
     """Run the checkers on a parsed module and drop what `# noqa` silences (unless `noqa=False`:
     the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works)."""
     from modal_gpu_lint.analysis.positions import LineIndex, node_spans
+    from modal_gpu_lint.analysis.resolve import forget_scopes
     from modal_gpu_lint.analysis.sites import find_sites
     from modal_gpu_lint.rules.needs import forget_bodies
     from modal_gpu_lint.rules.registry import CHECKERS, Context
@@ -157,8 +158,9 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
     ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
     try:
         findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
-    finally:
+    finally:  # what the checkers remember of this module holds its whole tree
         forget_bodies()
+        forget_scopes()
     if not findings:
         return Analysis()
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]

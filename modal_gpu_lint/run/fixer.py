@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from modal_gpu_lint.analysis.cst_parse import parse_module
+from modal_gpu_lint.analysis.resolve import forget_scopes
 from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
@@ -102,6 +103,7 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
             if new_text == text:
                 break
             del module, analysis, accepted  # the fixed tree's memory is free for the new one
+            forget_scopes()  # (adding an import may have looked into the old tree's functions)
             module = parse_module(new_text)
         except Exception as error:  # a fix built an invalid tree or code: a bug; never write it
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
