@@ -205,17 +205,15 @@ _KIND: dict[type, int] = {}  # 0: whitespace or punctuation, 1: another node
 
 
 def _ancestors(module: cst.Module, targets: set[int], noise: bool = False) -> set[int]:
-    """Ids of the nodes that hold a node of `targets` at any depth (a target is included only when
-    it holds another: a decorated def and an argument of its decorator). A fast walk that skips
-    whitespace and punctuation unless `noise` (a target is a whitespace node)."""
+    """Ids of the nodes holding a node of `targets` (a decorated def too, when an argument of its
+    decorator is one); a fast walk that skips whitespace unless `noise` (a target is whitespace)."""
     found: set[int] = set()
     path: list[int] = []
 
     def code(kind: type) -> int:
-        known = _KIND.get(kind)
-        if known is None:
-            known = _KIND[kind] = 0 if issubclass(kind, NOISE) else 1
-        return known
+        if kind not in _KIND:
+            _KIND[kind] = 0 if issubclass(kind, NOISE) else 1
+        return _KIND[kind]
 
     def walk(node: cst.CSTNode) -> None:
         key = id(node)
