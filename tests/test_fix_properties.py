@@ -86,3 +86,46 @@ def test_fix_keeps_comments_and_reaches_a_fixed_point(source: str) -> None:
     assert again.new_bytes is None
     assert again.fixed == 0
     assert again.error is None
+
+
+_MANY_HEADER = 'import modal\n\napp = modal.App("many")\n'
+
+
+def _many_function(index: int) -> str:
+    """One function of a many-function file; each has findings with fixes of several kinds."""
+    gpu = ("a10g", "A10G", "l4", "h100", "T4")[index % 5]
+    extra = ("", ", timeout=600", ", concurrency_limit=2", "  # noqa: MGL201", "")[index % 5]
+    if index % 7 == 3:  # a removed argument with a comment line above it, and a new decorator
+        call = f"@app.function(\n    gpu={gpu!r},\n    # up to four at once\n    allow_concurrent_inputs=4,\n)"
+    elif extra.startswith("  #"):
+        call = f"@app.function(gpu={gpu!r}, keep_warm=1){extra}"
+    else:
+        call = f"@app.function(gpu={gpu!r}, keep_warm={index % 3 + 1}{extra})"
+    return f"\n\n{call}\ndef task_{index}(x: int) -> int:\n    return x * {index}\n"
+
+
+def test_fixing_a_many_function_file_equals_fixing_it_in_chunks() -> None:
+    """The fixed text of a file of many functions is the fixed text of its parts, put together
+    (the fixer's work per function does not depend on the rest of a large file)."""
+    chosen = load_settings(start=None, extend_select=["MGL009"])
+    functions = [_many_function(i) for i in range(140)]
+    for unsafe in (False, True):
+        whole = fix_bytes("many.py", (_MANY_HEADER + "".join(functions)).encode(), chosen, unsafe=unsafe)
+        assert whole.error is None
+        assert whole.new_bytes is not None
+        parts: list[str] = []
+        fixed = remaining = 0
+        for start in range(0, len(functions), 35):
+            chunk = fix_bytes(
+                "many.py", (_MANY_HEADER + "".join(functions[start : start + 35])).encode(), chosen, unsafe=unsafe
+            )
+            assert chunk.error is None
+            assert chunk.new_bytes is not None
+            text = chunk.new_bytes.decode()
+            assert text.startswith(_MANY_HEADER)
+            parts.append(text[len(_MANY_HEADER) :])
+            fixed += chunk.fixed
+            remaining += len(chunk.diagnostics)
+        assert whole.new_bytes.decode() == _MANY_HEADER + "".join(parts)
+        assert (whole.fixed, len(whole.diagnostics)) == (fixed, remaining)
+        assert whole.fixed > 140

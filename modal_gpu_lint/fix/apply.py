@@ -183,54 +183,56 @@ def _join_middle(
     return keep
 
 
-def _changed_nodes(changes: Sequence[Change]) -> set[int]:
-    """Ids of the nodes the changes rewrite (the statement holding each must be visited)."""
+def _changed_nodes(changes: Sequence[Change]) -> tuple[set[int], bool]:
+    """Ids of the nodes the changes rewrite (the path to each must be visited), and whether one
+    of them is whitespace (a comment line above a removed argument)."""
     out: set[int] = set()
+    noise = False
     for change in changes:
         if isinstance(change, InsertDecorator):
             out.add(id(change.target))
-        elif not isinstance(change, AddImport):
+        elif isinstance(change, Remove):
             out.add(id(change.node))
-    return out
+            out.update(id(line) for line in change.above)
+            noise = noise or bool(change.above)
+        elif isinstance(change, Replace):
+            out.add(id(change.node))
+    return out, noise
 
 
-_CODE_FIELDS: dict[type, tuple[str, ...]] = {}
-_KIND: dict[type, int] = {}  # 0: whitespace or punctuation, 1: a statement, 2: another node
+_CODE_FIELDS: dict[tuple[type, bool], tuple[str, ...]] = {}
+_KIND: dict[type, int] = {}  # 0: whitespace or punctuation, 1: another node
 
 
-def _statements_holding(module: cst.Module, targets: set[int]) -> set[int]:
-    """Ids of the statements (at any depth) that hold a node of `targets` (a fast walk that
-    skips whitespace and punctuation, which hold no change's node)."""
+def _ancestors(module: cst.Module, targets: set[int], noise: bool = False) -> set[int]:
+    """Ids of the nodes holding a node of `targets` (a decorated def too, when an argument of its
+    decorator is one); a fast walk that skips whitespace unless `noise` (a target is whitespace)."""
     found: set[int] = set()
     path: list[int] = []
 
-    def kind_of(kind: type) -> int:
-        known = _KIND.get(kind)
-        if known is None:
-            known = _KIND[kind] = 0 if issubclass(kind, NOISE) else 1 if issubclass(kind, _STATEMENTS) else 2
-        return known
+    def code(kind: type) -> int:
+        if kind not in _KIND:
+            _KIND[kind] = 0 if issubclass(kind, NOISE) else 1
+        return _KIND[kind]
 
     def walk(node: cst.CSTNode) -> None:
-        kind = type(node)
-        statement = kind_of(kind) == 1
-        if statement:
-            path.append(id(node))
-        if id(node) in targets:
+        key = id(node)
+        if key in targets:
             found.update(path)
-        else:
-            names = _CODE_FIELDS.get(kind)
-            if names is None:
-                names = _CODE_FIELDS[kind] = tuple(f.name for f in fields(node) if may_hold_code(f.type))
-            for name in names:
-                value = getattr(node, name)
-                if isinstance(value, (tuple, list)):
-                    for child in value:
-                        if isinstance(child, cst.CSTNode) and kind_of(type(child)):
-                            walk(child)
-                elif isinstance(value, cst.CSTNode) and kind_of(type(value)):
-                    walk(value)
-        if statement:
-            path.pop()
+        kind = type(node)
+        names = _CODE_FIELDS.get((kind, noise))
+        if names is None:
+            names = _CODE_FIELDS[kind, noise] = tuple(f.name for f in fields(node) if noise or may_hold_code(f.type))
+        path.append(key)
+        for name in names:
+            value = getattr(node, name)
+            if isinstance(value, (tuple, list)):
+                for child in value:
+                    if isinstance(child, cst.CSTNode) and (noise or code(type(child))):
+                        walk(child)
+            elif isinstance(value, cst.CSTNode) and (noise or code(type(value))):
+                walk(value)
+        path.pop()
 
     walk(module)
     return found
@@ -238,7 +240,7 @@ def _statements_holding(module: cst.Module, targets: set[int]) -> set[int]:
 
 class _Applier(cst.CSTTransformer):
     def __init__(self, changes: Sequence[Change], visit: set[int] | None = None) -> None:
-        self.visit = visit  # the statements to enter (None: all)
+        self.visit = visit  # the nodes to enter, those that hold a changed node (None: all)
         self.replace: dict[int, cst.CSTNode] = {}
         self.remove: set[int] = set()
         self.inserts: dict[int, list[InsertDecorator]] = {}
@@ -265,7 +267,7 @@ class _Applier(cst.CSTTransformer):
         self._depth += 1
         if self._carry and self._carry_to is None and isinstance(node, _STATEMENTS):
             self._carry_to = id(node)
-        if self.visit is not None and isinstance(node, _STATEMENTS) and id(node) not in self.visit:
+        if self.visit is not None and id(node) not in self.visit:
             return False  # nothing changes in it: libcst need not rebuild it
         if (
             isinstance(node, (cst.Import, cst.ImportFrom))
@@ -562,7 +564,8 @@ def apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     changes = [change for fix in fixes for change in fix.changes]
     if not changes:
         return module
-    holding = _statements_holding(module, _changed_nodes(changes))
+    targets, noise = _changed_nodes(changes)
+    holding = _ancestors(module, targets, noise)
     return _revalidating(lambda: module.visit(_Applier(changes, holding)))
 
 

@@ -169,6 +169,12 @@ class _Bodies(threading.local):
 _cache = _Bodies()
 
 
+def forget_bodies() -> None:
+    """Drop the bodies read for the last module: they hold its whole tree (a large file's tree is
+    most of the memory a fix needs; the fixer parses the fixed text once the old tree is gone)."""
+    _cache.facts, _cache.bodies = None, {}
+
+
 def site_body(ctx: Context, site: Site) -> BodyFacts | None:
     """The body facts of a decorated def or class (read once per module)."""
     if site.target is None or site.api.kind not in DECORATORS:

@@ -169,14 +169,20 @@ def analyze(
     the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works). With the file's
     `path`, constants imported from the project's modules are followed."""
     from modal_gpu_lint.analysis.positions import LineIndex, node_spans
+    from modal_gpu_lint.analysis.scopes import forget_scopes
     from modal_gpu_lint.analysis.sites import find_sites
+    from modal_gpu_lint.rules.needs import forget_bodies
     from modal_gpu_lint.rules.registry import CHECKERS, Context
 
     facts = find_sites(module, path)
     if not facts.sites and not facts.events:
         return Analysis()
     ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
-    findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    try:
+        findings = [f for check in CHECKERS for f in check(ctx) if f.code in codes]
+    finally:  # what the checkers remember of this module holds its whole tree
+        forget_bodies()
+        forget_scopes()
     dependencies = facts.resolver.dependencies
     if not findings:
         return Analysis(dependencies=dependencies)

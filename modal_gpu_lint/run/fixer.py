@@ -11,11 +11,13 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.cst_parse import parse_module
 from modal_gpu_lint.analysis.notebook import NotebookError, is_notebook, write_back
+from modal_gpu_lint.analysis.scopes import forget_scopes
 from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
 from modal_gpu_lint.run.config import Settings
 from modal_gpu_lint.run.engine import (
+    Analysis,
     FileError,
     FileErrorException,
     FileResult,
@@ -98,6 +100,7 @@ def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fal
     if parsed is None:
         return result
     codes, source, module = parsed
+    del parsed  # (it would keep the first tree alive)
     text = original = source.text
     lost = _lost_by_parser(original, module)
     if lost is None:
@@ -105,31 +108,39 @@ def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fal
             path, "left unchanged: libcst does not reproduce this file exactly; please report this"
         )
         return result
-    original_module = module
-    analysis = original_analysis = analyze(module, text, settings, codes, path=path)
+    # One tree at a time: a large file's tree is most of the memory a fix takes, so the tree a
+    # round fixed (and the fixes pointing into it) goes before the fixed text is parsed. The
+    # original is parsed again only when the result must fall back to it (a bug or a bad encoding).
+    analysis = analyze(module, text, settings, codes, path=path)
     fixed = 0
     for _ in range(MAX_ROUNDS):
         fixes = applicable(analysis.findings, unsafe)
         if not fixes:
             break
-        accepted, _deferred = compatible(fixes)
+        accepted, deferred = compatible(fixes)
+        applied = {id(f) for f in accepted}  # (a Fix compares by identity)
+        culprits = ", ".join(sorted({f.code for f in analysis.findings if id(f.fix) in applied}))
+        done = {same_changes(f) for f in accepted}
+        applied |= {id(f) for f in deferred if same_changes(f) in done}
+        fixed_now = sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in applied)
+        del fixes, deferred, done
         try:
             new_text = apply(module, accepted).code
             if new_text == text:
                 break
-            new_module = parse_module(new_text)
+            del module, analysis, accepted  # the fixed tree's memory is free for the new one
+            forget_scopes()  # (adding an import may have looked into the old tree's functions)
+            module = parse_module(new_text)
         except Exception as error:  # a fix built an invalid tree or code: a bug; never write it
-            culprits = ", ".join(sorted({f.code for f in analysis.findings if f.fix in accepted}))
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             result.error = FileError(
                 path, f"left unchanged: the fixes for {culprits} did not give valid code ({reason}); please report this"
             )
-            module, text, analysis, fixed = original_module, original, original_analysis, 0
+            module, analysis = _reanalyzed(original, settings, codes, path)
+            text, fixed = original, 0
             break
-        done = {same_changes(f) for f in accepted}
-        ids = {id(f) for f in accepted} | {id(f) for f in _deferred if same_changes(f) in done}
-        fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
-        module, text = new_module, new_text
+        fixed += fixed_now
+        text = new_text
         analysis = analyze(module, text, settings, codes, path=path)
     if text != original and lost:
         text += lost  # libcst drops a CR-only file's last `\r`: the fixed text gets it back
@@ -143,13 +154,21 @@ def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fal
                 problem = f"the fixed text cannot be encoded as {source.encoding}: {error.reason}"
         if problem is not None or new_bytes is None:
             result.error = FileError(path, f"left unchanged: {problem}")
-            module, text, analysis, fixed = original_module, original, original_analysis, 0
+            del module, analysis
+            module, analysis = _reanalyzed(original, settings, codes, path)
+            text, fixed = original, 0
         else:
             result.new_bytes = new_bytes
     result.fixed = fixed
     result.suppressed = analysis.suppressed
     result.diagnostics = to_diagnostics(path, module, text, analysis, edits=edits)
     return result
+
+
+def _reanalyzed(text: str, settings: Settings, codes: frozenset[str], path: str) -> tuple[cst.Module, Analysis]:
+    """The original text's tree and findings again, for a result that falls back to them."""
+    module = parse_module(text)
+    return module, analyze(module, text, settings, codes, path=path)
 
 
 def _lost_by_parser(text: str, module: cst.Module) -> str | None:
@@ -169,15 +188,16 @@ def _compile_problem(original: str, new: str, path: str) -> str | None:
     """Why `new` must not be written, by the compiler's judgement (None: fine).
 
     Only consulted when the original compiles under this interpreter (a file using syntax newer
-    than the running Python is guarded by libcst's parser alone).
+    than the running Python is guarded by libcst's parser alone), so the original is compiled
+    only when the new text does not compile.
     """
-    try:
-        compile(original, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return None
     try:
         compile(new, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
+        try:
+            compile(original, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return None
         return f"the fixed code does not compile ({error}; please report this)"
     return None
 
