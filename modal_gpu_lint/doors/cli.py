@@ -6,12 +6,24 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from modal_gpu_lint import __version__
-from modal_gpu_lint.report.output import FORMATS, concise, full, github, github_error, statistics, to_json, use_color
+from modal_gpu_lint.findings import Diagnostic
+from modal_gpu_lint.report.output import (
+    FORMATS,
+    concise,
+    file_error,
+    full,
+    github,
+    github_error,
+    statistics,
+    to_json,
+    use_color,
+)
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
 from modal_gpu_lint.run.discover import python_files
-from modal_gpu_lint.run.engine import FileResult
+from modal_gpu_lint.run.engine import FileError, FileResult
 from modal_gpu_lint.run.runner import fix_paths, lint_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -45,7 +57,10 @@ def check_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report the findings, then print the diff --fix would apply (pre-commit)",
     )
-    parser.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    parser.add_argument(
+        "--statistics", action="store_true", help="print counts per rule instead of findings (text or json)"
+    )
+    parser.add_argument("--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument("--version", action="version", version=f"modal-gpu-lint {__version__}")
@@ -89,29 +104,50 @@ def _check(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"modal-gpu-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    missing = [p for p in options.paths if not Path(p).exists()]
-    for path in missing:
-        print(f"modal-gpu-lint: error: {path}: no such file or folder", file=sys.stderr)
-    paths = [p for p in options.paths if p not in missing]
-    if options.fix or options.diff:
-        code = _fix(python_files(paths, settings), options, settings)
-        return EXIT_ERROR if missing else code
     if options.show_diff and options.format not in ("text", "concise"):
         parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
-    results = lint_paths(
-        python_files(paths, settings),
-        settings,
-        edits=options.format in ("json", "sarif"),
-        use_cache=not options.no_cache,
-        walked=[p for p in paths if Path(p).is_dir()],
-    )
-    code = _report(results, options, settings)
-    if options.show_diff:
-        _show_diff(results, options, settings)
-    return EXIT_ERROR if missing else code
+    if options.statistics and options.format not in ("text", "concise", "json"):
+        parser.error("--statistics prints counts: use it with --format text, concise or json")
+    # A path that does not exist is a file error like any other (`os.path.lexists`: a dangling link
+    # is named and reported as missing too).
+    missing = [p for p in options.paths if not Path(p).exists()]
+    missed = [FileResult(p, error=FileError(p, "no such file or folder")) for p in missing]
+    paths = [p for p in options.paths if p not in missing]
+    try:
+        out = _open_output(options.output_file)
+    except OSError as error:
+        print(f"modal-gpu-lint: error: {options.output_file}: cannot write: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if options.fix or options.diff:
+            return _fix(python_files(paths, settings), options, settings, missed, out)
+        results = lint_paths(
+            python_files(paths, settings),
+            settings,
+            edits=options.format in ("json", "sarif"),
+            use_cache=not options.no_cache,
+            walked=[p for p in paths if Path(p).is_dir()],
+        )
+        code = _report([*missed, *results], options, settings, out)
+        if options.show_diff:
+            _show_diff(results, options, settings, out)
+        return code
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
 
-def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) -> int:
+def _open_output(path: Path | None) -> TextIO:
+    """`--output-file`: the file (its folder made when missing), else stdout."""
+    if path is None:
+        return sys.stdout
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8")
+
+
+def _fix(
+    paths: Iterable[str], options: argparse.Namespace, settings: Settings, missed: list[FileResult], out: TextIO
+) -> int:
     """`--fix` (write, then report what remains) and `--diff` (print the changes, write nothing)."""
     edits = options.format in ("json", "sarif")
     fixes = fix_paths(  # in parallel; files cached without a fix to apply are not read
@@ -124,12 +160,13 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
         use_cache=not options.no_cache,
     )
     if not options.diff:
-        return _report([f.as_file_result() for f in fixes], options, settings, fixed=sum(f.fixed for f in fixes))
-    errors = [f.error for f in fixes if f.error is not None]
+        results = [*missed, *(f.as_file_result() for f in fixes)]
+        return _report(results, options, settings, out, fixed=sum(f.fixed for f in fixes))
+    errors = [r.error for r in missed if r.error is not None] + [f.error for f in fixes if f.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
     for f in fixes:
-        sys.stdout.write(f.diff)
+        out.write(f.diff)
     would = sum(f.fixed for f in fixes if f.changed)
     if would:
         print(f"Would fix {would} {'error' if would == 1 else 'errors'}.", file=sys.stderr)
@@ -143,7 +180,7 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
     return EXIT_FINDINGS if any(f.changed for f in fixes) and not options.exit_zero else EXIT_OK
 
 
-def _show_diff(results: list[FileResult], options: argparse.Namespace, settings: Settings) -> None:
+def _show_diff(results: list[FileResult], options: argparse.Namespace, settings: Settings, out: TextIO) -> None:
     """`--show-diff`: after the findings, the unified diff that `--fix` would apply (writes nothing)."""
     from modal_gpu_lint.run.fixer import fix_file
 
@@ -154,32 +191,35 @@ def _show_diff(results: list[FileResult], options: argparse.Namespace, settings:
         kind = "fixes" if options.unsafe_fixes else "safe fixes"
         print(
             f"\nThe {kind}, as `modal-gpu-lint --fix{' --unsafe-fixes' if options.unsafe_fixes else ''}` "
-            "would apply them:\n"
+            "would apply them:\n",
+            file=out,
         )
-        sys.stdout.write("".join(diffs))
+        out.write("".join(diffs))
 
 
 def _report(
-    results: list[FileResult], options: argparse.Namespace, settings: Settings, fixed: int | None = None
+    results: list[FileResult], options: argparse.Namespace, settings: Settings, out: TextIO, fixed: int | None = None
 ) -> int:
+    """Print the findings; a file that could not be checked is a diagnostic (MGL000) in every format,
+    in the order of the files, and also one line on stderr (as ruff does), seen in a log whatever the format."""
     errors = [r.error for r in results if r.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
-    diagnostics = [d for r in results for d in r.diagnostics]
-    out = sys.stdout
-    color = use_color(out)
+    diagnostics = [d for r in results for d in ([file_error(r.error)] if r.error is not None else r.diagnostics)]
+    findings = [d for r in results for d in r.diagnostics]
+    color = out is sys.stdout and use_color(out)
     if options.statistics:
-        statistics(diagnostics, out)
+        statistics(diagnostics, out, as_json=options.format == "json")
     elif options.format == "json":
         print(to_json(diagnostics), file=out)
     elif options.format == "sarif":
         from modal_gpu_lint.report.sarif import to_sarif
 
-        print(to_sarif(diagnostics, errors), file=out)
+        print(to_sarif(findings, errors), file=out)
     elif options.format == "github":
         for error in errors:
             print(github_error(error.path, error.message, error.row, error.column), file=out)
-        for d in diagnostics:
+        for d in findings:
             print(github(d), file=out)
     elif options.format == "concise":
         for d in diagnostics:
@@ -191,33 +231,36 @@ def _report(
                 by_path[d.path] = _lines(d.path)
             print(full(d, by_path[d.path], color) + "\n", file=out)
     if options.format in ("text", "concise") and not options.statistics:
-        _summary(diagnostics, len(errors), fixed, options.unsafe_fixes)
+        _summary(findings, len(errors), out, fixed, options.unsafe_fixes)
     if errors:
         return EXIT_ERROR
-    if diagnostics and not options.exit_zero:
+    if findings and not options.exit_zero:
         return EXIT_FINDINGS
     return EXIT_OK
 
 
-def _summary(diagnostics: list, errors: int, fixed: int | None = None, unsafe_fixes: bool = False) -> None:  # type: ignore[type-arg]
-    if not diagnostics and not fixed:
-        if not errors:
-            print("All checks passed!")
+def _summary(
+    diagnostics: Sequence[Diagnostic], errors: int, out: TextIO, fixed: int | None = None, unsafe_fixes: bool = False
+) -> None:
+    """ruff's summary lines; files that could not be checked are counted on their own."""
+    unchecked = f" ({errors} {'file' if errors == 1 else 'files'} could not be checked)" if errors else ""
+    if not diagnostics and not fixed and not errors:
+        print("All checks passed!", file=out)
         return
     fixable = sum(1 for d in diagnostics if d.fix_applicability == "safe")
     unsafe = sum(1 for d in diagnostics if d.fix_applicability == "unsafe")
-    total = len(diagnostics) + (fixed or 0)
+    total = len(diagnostics) + errors + (fixed or 0)
     noun = "error" if total == 1 else "errors"
     if fixed is None:
-        print(f"Found {total} {noun}.")
+        print(f"Found {total} {noun}{unchecked}.", file=out)
     else:  # after --fix, like ruff
-        print(f"Found {total} {noun} ({fixed} fixed, {len(diagnostics)} remaining).")
+        print(f"Found {total} {noun} ({fixed} fixed, {len(diagnostics) + errors} remaining){unchecked}.", file=out)
     if unsafe_fixes:
         fixable, unsafe = fixable + unsafe, 0
     if fixable:
-        print(f"[*] {fixable} fixable with the `--fix` option.")
+        print(f"[*] {fixable} fixable with the `--fix` option.", file=out)
     if unsafe:
-        print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)")
+        print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)", file=out)
 
 
 def _lines(path: str) -> list[str]:

@@ -12,7 +12,14 @@ from urllib.parse import quote
 from modal_gpu_lint import __version__
 from modal_gpu_lint.findings import Diagnostic, Edit
 from modal_gpu_lint.report.docs import explain
-from modal_gpu_lint.report.output import level
+from modal_gpu_lint.report.output import (
+    FILE_ERROR_CODE,
+    FILE_ERROR_NAME,
+    FILE_ERROR_SUMMARY,
+    code_url,
+    file_error,
+    level,
+)
 from modal_gpu_lint.rules.registry import RULES
 from modal_gpu_lint.run.engine import FileError
 
@@ -25,6 +32,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = ()
     """One SARIF log with one run: every rule's metadata, the results, and unreadable files."""
     base = (root or Path.cwd()).resolve()
     index = {code: i for i, code in enumerate(RULES)}
+    index[FILE_ERROR_CODE] = len(index)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -32,7 +40,7 @@ def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = ()
                 "version": __version__,
                 "semanticVersion": __version__,
                 "informationUri": INFORMATION_URI,
-                "rules": [_rule(code) for code in RULES],
+                "rules": [*(_rule(code) for code in RULES), _file_error_rule()],
             }
         },
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
@@ -43,7 +51,8 @@ def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = ()
                 "toolExecutionNotifications": [_notification(e, base) for e in errors],
             }
         ],
-        "results": [_result(d, index[d.code], base) for d in diagnostics],
+        # an unreadable file is a result too: code scanning shows results, not notifications
+        "results": [_result(d, index[d.code], base) for d in [*map(file_error, errors), *diagnostics]],
     }
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2)
@@ -61,6 +70,18 @@ def _rule(code: str) -> dict[str, Any]:
         "helpUri": rule.url,
         "defaultConfiguration": {"level": level(code), "enabled": rule.default},
         "properties": {"tags": ["modal", _GROUPS.get(code[:4], "modal")]},
+    }
+
+
+def _file_error_rule() -> dict[str, Any]:
+    return {
+        "id": FILE_ERROR_CODE,
+        "name": FILE_ERROR_NAME,
+        "shortDescription": {"text": FILE_ERROR_SUMMARY},
+        "fullDescription": {"text": FILE_ERROR_SUMMARY + " Nothing in it was checked; it fails the run (exit 2)."},
+        "helpUri": code_url(FILE_ERROR_CODE),
+        "defaultConfiguration": {"level": "error", "enabled": True},
+        "properties": {"tags": ["modal"]},
     }
 
 

@@ -38,7 +38,7 @@ ENV_FOLDER = "MODAL_GPU_LINT_CACHE_DIR"
 FORMAT = 1
 KEEP = 8  # index files kept (one per configuration), most recently used first
 RACY_NS = 2_000_000_000  # coarser than any file system's timestamps (FAT: 2 s)
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the whole package: rules and facts too, not only run/
 
 
 def digest(data: bytes) -> str:
