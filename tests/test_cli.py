@@ -263,6 +263,40 @@ def test_output_file_holds_the_report(tmp_path: Path) -> None:
     assert (tmp_path / "report.txt").read_text().splitlines()[:5] == [*APP_CONCISE, "Found 4 errors."]
 
 
+def test_force_exclude_applies_excludes_to_named_files(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.modal-gpu-lint]\nextend-exclude = ["generated", "legacy_*.py"]\n',
+            "generated/stubs.py": APP,
+            "legacy_app.py": APP,
+            "app.py": APP,
+        },
+    )
+    named = ("generated/stubs.py", "legacy_app.py", "app.py", "generated")
+    plain = run_cli("--format", "concise", *named, cwd=tmp_path)  # named files are linted, as ruff does
+    assert {path for path, *_ in codes_at(plain.stdout)} == {"stubs.py", "legacy_app.py", "app.py"}
+    forced = run_cli("--format", "concise", "--force-exclude", *named, cwd=tmp_path)
+    assert forced.returncode == 1
+    assert forced.stdout.splitlines()[:5] == [*APP_CONCISE, "Found 4 errors."]
+    fixed = run_cli("--fix", "--force-exclude", *named, cwd=tmp_path)
+    assert fixed.returncode == 1
+    assert (tmp_path / "generated" / "stubs.py").read_text() == APP
+    assert (tmp_path / "legacy_app.py").read_text() == APP
+    assert "min_containers=1" in (tmp_path / "app.py").read_text()
+    # the same from the config, and an excluded path that does not exist is no error
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.modal-gpu-lint]\nextend-exclude = ["generated", "legacy_*.py"]\nforce-exclude = true\n'
+    )
+    configured = run_cli("--format", "concise", "legacy_app.py", "generated/gone.py", cwd=tmp_path)
+    assert configured.returncode == 0, configured.stdout
+    assert configured.stdout == "All checks passed!\n"
+    (tmp_path / "pyproject.toml").write_text('[tool.modal-gpu-lint]\nforce-exclude = "yes"\n')
+    bad = run_cli(cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "force-exclude must be true or false, got 'yes'" in bad.stderr
+
+
 def test_statistics_as_json(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": APP, "b.py": APP, "broken.py": "import modal\n@app.function(gpu='T4'\ndef f(: ...\n"})
     result = run_cli("--statistics", "--format", "json", cwd=tmp_path)

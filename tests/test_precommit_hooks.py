@@ -170,6 +170,23 @@ def test_fix_hook_applies_safe_fixes_then_passes(hook_repo: Path, pre_commit_hom
     assert "Passed" in again.stdout
 
 
+def test_hooks_leave_excluded_files_alone(hook_repo: Path, pre_commit_home: Path, project: Path) -> None:
+    """pre-commit names every staged file; the configured excludes still apply (--force-exclude):
+    a generated folder is neither reported by the check hook nor rewritten by the fix hook."""
+    (project / "pyproject.toml").write_text('[tool.modal-gpu-lint]\nextend-exclude = ["generated"]\n')
+    (project / "generated").mkdir()
+    (project / "generated" / "stubs.py").write_text(UNFIXABLE_AND_SAFE)
+    git("add", "-A", cwd=project)
+    check = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint", "generated/stubs.py", "clean.py", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "stubs.py" not in check.stdout
+    fix = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "generated/stubs.py", "safe.py", cwd=project)
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # safe.py was fixed
+    assert (project / "generated" / "stubs.py").read_text() == UNFIXABLE_AND_SAFE
+    assert (project / "safe.py").read_text() == SAFE_ONLY.replace("keep_warm=1", "min_containers=1")
+    assert "stubs.py" not in fix.stdout
+
+
 def test_fix_hook_keeps_failing_while_unfixable_findings_remain(
     hook_repo: Path, pre_commit_home: Path, project: Path
 ) -> None:

@@ -61,6 +61,12 @@ def check_parser() -> argparse.ArgumentParser:
         "--statistics", action="store_true", help="print counts per rule instead of findings (text or json)"
     )
     parser.add_argument("--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
+    parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="apply exclude/extend-exclude to files named on the command line too (pre-commit)",
+    )
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument("--version", action="version", version=f"modal-gpu-lint {__version__}")
@@ -110,9 +116,13 @@ def _check(argv: list[str]) -> int:
         parser.error("--statistics prints counts: use it with --format text, concise or json")
     # A path that does not exist is a file error like any other (`os.path.lexists`: a dangling link
     # is named and reported as missing too).
-    missing = [p for p in options.paths if not Path(p).exists()]
+    if options.force_exclude or (options.force_exclude is None and settings.force_exclude):
+        named = [p for p in options.paths if not settings.is_excluded(p)]  # a missing excluded path is no error
+    else:
+        named = list(options.paths)
+    missing = [p for p in named if not Path(p).exists()]
     missed = [FileResult(p, error=FileError(p, "no such file or folder")) for p in missing]
-    paths = [p for p in options.paths if p not in missing]
+    paths = [p for p in named if p not in missing]
     try:
         out = _open_output(options.output_file)
     except OSError as error:
@@ -120,9 +130,11 @@ def _check(argv: list[str]) -> int:
         return EXIT_ERROR
     try:
         if options.fix or options.diff:
-            return _fix(python_files(paths, settings), options, settings, missed, out)
+            return _fix(
+                python_files(paths, settings, force_exclude=options.force_exclude), options, settings, missed, out
+            )
         results = lint_paths(
-            python_files(paths, settings),
+            python_files(paths, settings, force_exclude=options.force_exclude),
             settings,
             edits=options.format in ("json", "sarif"),
             use_cache=not options.no_cache,

@@ -49,7 +49,9 @@ _KEYS = {
     "exclude",
     "extend-exclude",
     "fix-timeout",
+    "force-exclude",
     "gpus",
+    "target-modal-version",
 }
 
 
@@ -65,6 +67,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     fix_timeout: int = DEFAULT_FIX_TIMEOUT
+    force_exclude: bool = False  # apply `exclude` to files named on the command line too
     catalog: Catalog = field(default_factory=default_catalog)
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
@@ -245,6 +248,9 @@ def _settings(
 
     exclude = tuple(strings("exclude")) if "exclude" in table else DEFAULT_EXCLUDE
     exclude += tuple(strings("extend-exclude"))
+    force_exclude = table.get("force-exclude", False)
+    if not isinstance(force_exclude, bool):
+        raise ConfigError(f"{where}: force-exclude must be true or false, got {force_exclude!r}")
 
     fix_timeout = table.get("fix-timeout", DEFAULT_FIX_TIMEOUT)
     if isinstance(fix_timeout, bool) or not isinstance(fix_timeout, int) or not 1 <= fix_timeout <= 86400:
@@ -274,6 +280,7 @@ def _settings(
         per_file_ignores=tuple(per_file_ignores),
         exclude=exclude,
         fix_timeout=fix_timeout,
+        force_exclude=force_exclude,
         catalog=catalog,
         root=path.parent.resolve() if path else Path.cwd().resolve(),
         config_path=path,
