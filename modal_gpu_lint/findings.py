@@ -63,6 +63,7 @@ class Finding:
     node: cst.CSTNode
     end_node: cst.CSTNode | None = None
     fix: Fix | None = None
+    severity: str = ""  # "" (the rule's level) or "upgrade": works on the target client, not on newer ones
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Diagnostic:
     fix_applicability: Applicability | None = None
     fix_message: str = ""
     edits: tuple[Edit, ...] = field(default=())
+    severity: str = ""  # "" (the rule's level) or "upgrade" (see Finding)
 
     @property
     def noqa_row(self) -> int:

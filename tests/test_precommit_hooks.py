@@ -187,6 +187,21 @@ def test_hooks_leave_excluded_files_alone(hook_repo: Path, pre_commit_home: Path
     assert "stubs.py" not in fix.stdout
 
 
+def test_hooks_respect_an_old_pinned_client(hook_repo: Path, pre_commit_home: Path, project: Path) -> None:
+    """A project pinned to modal 1.2: keep_warm still works there, so neither hook reports it and
+    the fix hook does not rewrite it; a removed API (MGL003 is not version-bound) still fails."""
+    (project / "requirements.txt").write_text("modal==1.2.*\n")
+    git("add", "-A", cwd=project)
+    check = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint", "safe.py", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fix = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "safe.py", "both.py", cwd=project)
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # both.py:6 MGL003 remains
+    assert "files were modified" not in fix.stdout
+    assert (project / "safe.py").read_text() == SAFE_ONLY
+    assert (project / "both.py").read_text() == UNFIXABLE_AND_SAFE
+    assert "both.py:6:10: MGL003" in fix.stdout
+
+
 def test_fix_hook_keeps_failing_while_unfixable_findings_remain(
     hook_repo: Path, pre_commit_home: Path, project: Path
 ) -> None:

@@ -67,6 +67,18 @@ def check_parser() -> argparse.ArgumentParser:
         default=None,
         help="apply exclude/extend-exclude to files named on the command line too (pre-commit)",
     )
+    parser.add_argument(
+        "--target-modal-version",
+        metavar="X.Y",
+        help="the Modal client the code runs on (default: the config, else the project's modal requirement, "
+        "else the newest)",
+    )
+    parser.add_argument(
+        "--upgrade-notes",
+        action="store_true",
+        default=None,
+        help="also report what works on the target client but not on newer ones",
+    )
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument("--version", action="version", version=f"modal-gpu-lint {__version__}")
@@ -106,6 +118,8 @@ def _check(argv: list[str]) -> int:
             select=options.select,
             extend_select=options.extend_select,
             ignore=options.ignore,
+            target_modal_version=options.target_modal_version,
+            upgrade_notes=options.upgrade_notes,
         )
     except ConfigError as error:
         print(f"modal-gpu-lint: error: {error}", file=sys.stderr)
@@ -246,7 +260,7 @@ def _report(
         _summary(findings, len(errors), out, fixed, options.unsafe_fixes)
     if errors:
         return EXIT_ERROR
-    if findings and not options.exit_zero:
+    if any(d.severity != "upgrade" for d in findings) and not options.exit_zero:  # notes do not fail a run
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -254,19 +268,31 @@ def _report(
 def _summary(
     diagnostics: Sequence[Diagnostic], errors: int, out: TextIO, fixed: int | None = None, unsafe_fixes: bool = False
 ) -> None:
-    """ruff's summary lines; files that could not be checked are counted on their own."""
+    """ruff's summary lines; files that could not be checked and upgrade notes are counted on their own."""
     unchecked = f" ({errors} {'file' if errors == 1 else 'files'} could not be checked)" if errors else ""
-    if not diagnostics and not fixed and not errors:
-        print("All checks passed!", file=out)
-        return
+    notes = sum(1 for d in diagnostics if d.severity == "upgrade")
     fixable = sum(1 for d in diagnostics if d.fix_applicability == "safe")
     unsafe = sum(1 for d in diagnostics if d.fix_applicability == "unsafe")
+    diagnostics = [d for d in diagnostics if d.severity != "upgrade"]
+    if notes:
+        print(
+            f"{notes} upgrade {'note' if notes == 1 else 'notes'}: what stops working on a newer Modal client.",
+            file=out,
+        )
+    if not diagnostics and not fixed and not errors:
+        print("All checks passed!", file=out)
+        _fixable(fixable, unsafe, unsafe_fixes, out)
+        return
     total = len(diagnostics) + errors + (fixed or 0)
     noun = "error" if total == 1 else "errors"
     if fixed is None:
         print(f"Found {total} {noun}{unchecked}.", file=out)
     else:  # after --fix, like ruff
         print(f"Found {total} {noun} ({fixed} fixed, {len(diagnostics) + errors} remaining){unchecked}.", file=out)
+    _fixable(fixable, unsafe, unsafe_fixes, out)
+
+
+def _fixable(fixable: int, unsafe: int, unsafe_fixes: bool, out: TextIO) -> None:
     if unsafe_fixes:
         fixable, unsafe = fixable + unsafe, 0
     if fixable:

@@ -40,6 +40,16 @@ def level(code: str) -> str:
     return _LEVELS.get(code, "error")
 
 
+def severity(d: Diagnostic) -> str:
+    """What text output shows: the rule's level, or "upgrade" for an upgrade note."""
+    return d.severity or level(d.code)
+
+
+def diagnostic_level(d: Diagnostic) -> str:
+    """The SARIF level of one diagnostic: an upgrade note is a "note"."""
+    return "note" if d.severity == "upgrade" else level(d.code)
+
+
 def file_error(error: FileError) -> Diagnostic:
     """A file that could not be checked, as a diagnostic (row and column 1 when not known)."""
     row, column = error.row or 1, error.column or 1
@@ -69,10 +79,10 @@ def concise(d: Diagnostic, color: bool = False) -> str:
     """`path:row:col: CODE [*] message` (the `[*]` marks a safe fix); a finding that is not an
     error says its severity after the code: `CODE [warning] message`."""
     mark = "[*] " if d.fix_applicability == "safe" else ""
-    severity = level(d.code)
-    shown = "" if severity == "error" else f"[{severity}] "
+    kind = severity(d)
+    shown = "" if kind == "error" else f"[{kind}] "
     where = _style(f"{d.path}:{d.row}:{d.column}:", "1", color)
-    return f"{where} {_style(d.code, '1;31' if severity == 'error' else '1;33', color)} {shown}{mark}{d.message}"
+    return f"{where} {_style(d.code, '1;31' if kind == 'error' else '1;33', color)} {shown}{mark}{d.message}"
 
 
 def full(d: Diagnostic, lines: Sequence[str], color: bool = False) -> str:
@@ -146,7 +156,7 @@ def github(d: Diagnostic) -> str:
         "endLine": str(d.end_row),
         "endColumn": str(d.end_column),
     }
-    return _workflow_command(_GITHUB_COMMANDS[level(d.code)], properties, d.message)
+    return _workflow_command(_GITHUB_COMMANDS[diagnostic_level(d)], properties, d.message)
 
 
 def github_error(path: str, message: str, row: int = 0, column: int = 0) -> str:

@@ -17,6 +17,7 @@ from modal_gpu_lint.report.output import (
     FILE_ERROR_NAME,
     FILE_ERROR_SUMMARY,
     code_url,
+    diagnostic_level,
     file_error,
     level,
 )
@@ -113,7 +114,7 @@ def _result(d: Diagnostic, rule_index: int, base: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": d.code,
         "ruleIndex": rule_index,
-        "level": level(d.code),
+        "level": diagnostic_level(d),
         "message": {"text": d.message},
         "locations": [
             {
