@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from modal_gpu_lint.findings import Diagnostic
-from modal_gpu_lint.rules.base import rule_url
 from modal_gpu_lint.rules.table import RULES  # not .rules: that imports the checkers (and libcst)
 from modal_gpu_lint.run.engine import FileError
 
@@ -61,9 +60,12 @@ def rule_name(code: str) -> str:
     return FILE_ERROR_NAME if code == FILE_ERROR_CODE else RULES[code].name
 
 
+FILE_ERROR_URL = "docs/output-formats.md#mgl000"  # relative to the source tree, like the rules' (rules/base.py)
+
+
 def code_url(code: str) -> str:
     """Where a code is documented."""
-    return RULES[code].url if code in RULES else rule_url(code)
+    return FILE_ERROR_URL if code == FILE_ERROR_CODE else RULES[code].url
 
 
 def use_color(stream: TextIO) -> bool:

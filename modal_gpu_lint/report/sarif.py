@@ -16,7 +16,6 @@ from modal_gpu_lint.report.output import (
     FILE_ERROR_CODE,
     FILE_ERROR_NAME,
     FILE_ERROR_SUMMARY,
-    code_url,
     diagnostic_level,
     file_error,
     level,
@@ -25,12 +24,14 @@ from modal_gpu_lint.rules.registry import RULES
 from modal_gpu_lint.run.engine import FileError
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/modal-gpu-lint/modal-gpu-lint"
 SRCROOT = "%SRCROOT%"
 
 
 def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = (), root: Path | None = None) -> str:
-    """One SARIF log with one run: every rule's metadata, the results, and unreadable files."""
+    """One SARIF log with one run: every rule's metadata, the results, and unreadable files.
+
+    No `informationUri` or `helpUri`: SARIF wants absolute URIs there, and the project has no
+    public address yet; each rule's `help` holds its whole explanation instead."""
     base = (root or Path.cwd()).resolve()
     index = {code: i for i, code in enumerate(RULES)}
     index[FILE_ERROR_CODE] = len(index)
@@ -40,7 +41,6 @@ def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = ()
                 "name": "modal-gpu-lint",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": [*(_rule(code) for code in RULES), _file_error_rule()],
             }
         },
@@ -68,7 +68,6 @@ def _rule(code: str) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.why},
         "help": {"text": help_text, "markdown": help_text},
-        "helpUri": rule.url,
         "defaultConfiguration": {"level": level(code), "enabled": rule.default},
         "properties": {"tags": ["modal", _GROUPS.get(code[:4], "modal")]},
     }
@@ -80,7 +79,6 @@ def _file_error_rule() -> dict[str, Any]:
         "name": FILE_ERROR_NAME,
         "shortDescription": {"text": FILE_ERROR_SUMMARY},
         "fullDescription": {"text": FILE_ERROR_SUMMARY + " Nothing in it was checked; it fails the run (exit 2)."},
-        "helpUri": code_url(FILE_ERROR_CODE),
         "defaultConfiguration": {"level": "error", "enabled": True},
         "properties": {"tags": ["modal"]},
     }
