@@ -99,10 +99,11 @@ def _serves_web(site: Site) -> bool:
 
 
 def _is_web(decorators: Sequence[cst.Decorator]) -> bool:
-    """`@modal.asgi_app()`, `@asgi_app()` (imported from modal) and the like, called or bare."""
+    """`@modal.asgi_app()`, `@m.asgi_app()` (`import modal as m`), `@asgi_app()` (imported from modal),
+    called or bare. The module is not resolved: a look-alike only silences MGL101, the safe side."""
     for decorator in decorators:
         expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
-        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "modal":
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
             name = expr.attr.value
         elif isinstance(expr, cst.Name):
             name = expr.value
