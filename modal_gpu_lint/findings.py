@@ -67,6 +67,7 @@ class Finding:
     node: cst.CSTNode
     end_node: cst.CSTNode | None = None
     fix: Fix | None = None
+    severity: str = ""  # "" (the rule's level) or "upgrade": works on the target client, not on newer ones
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Diagnostic:
     fix_message: str = ""
     edits: tuple[Edit, ...] = field(default=())
     cell: int | None = None  # in a notebook: the cell (rows count from its first line)
+    severity: str = ""  # "" (the rule's level) or "upgrade" (see Finding)
 
     @property
     def noqa_row(self) -> int:

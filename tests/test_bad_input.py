@@ -24,8 +24,20 @@ GOOD_FINDING = ("good.py", 6, 15, "MGL003")
 
 
 def findings(stdout: str) -> list[tuple[str, int, int, str]]:
+    """The findings of the JSON report, without its MGL000 items (files not checked: see `unchecked`)."""
     return [
-        (Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"]) for d in json.loads(stdout)
+        (Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"])
+        for d in json.loads(stdout)
+        if d["code"] != "MGL000"
+    ]
+
+
+def unchecked(stdout: str) -> list[tuple[str, int, int, str]]:
+    """The MGL000 items of the JSON report: (file name, row, column, message)."""
+    return [
+        (Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["message"])
+        for d in json.loads(stdout)
+        if d["code"] == "MGL000"
     ]
 
 
@@ -94,6 +106,7 @@ def test_nul_byte(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
     assert error_lines(result) == ["nul.py:5:8: cannot parse: source code contains a NUL byte"]
+    assert unchecked(result.stdout) == [("nul.py", 5, 8, "cannot parse: source code contains a NUL byte")]
 
 
 def test_unknown_encoding_cookie(tmp_path: Path) -> None:
@@ -125,9 +138,10 @@ def test_explicit_missing_file_and_broken_symlink(tmp_path: Path) -> None:
     result = lint(tmp_path, "dangling.py", "missing.py", "good.py")
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
-    assert error_lines(result) == [
-        "modal-gpu-lint: error: dangling.py: no such file or folder",
-        "modal-gpu-lint: error: missing.py: no such file or folder",
+    assert error_lines(result) == ["dangling.py: no such file or folder", "missing.py: no such file or folder"]
+    assert unchecked(result.stdout) == [
+        ("dangling.py", 1, 1, "no such file or folder"),
+        ("missing.py", 1, 1, "no such file or folder"),
     ]
 
 
@@ -138,6 +152,7 @@ def test_fifo_given_explicitly_is_an_error_not_a_hang(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert findings(result.stdout) == [GOOD_FINDING]
     assert error_lines(result) == ["pipe.py: cannot read: not a regular file"]
+    assert unchecked(result.stdout) == [("pipe.py", 1, 1, "cannot read: not a regular file")]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")

@@ -207,6 +207,24 @@ def test_the_key_covers_version_catalog_and_settings(monkeypatch: pytest.MonkeyP
     assert cache.run_key(load_settings(start=tmp_path, extend_select=["MGL009"])) != key
 
 
+def test_the_package_digest_covers_the_rules_and_facts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An edited rule or fact must not be served from a cache made before the edit."""
+    package = tmp_path / "modal_gpu_lint"
+    for sub in ("run", "rules", "facts"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "x.py").write_text("A = 1\n")
+    monkeypatch.setattr(cache, "_PACKAGE", package)
+    digest = cache.package_digest.__wrapped__  # the function, not its once-per-process cache
+    before = digest()
+    for sub in ("rules", "facts"):
+        (package / sub / "x.py").write_text("A = 2\n")
+        assert digest() != before
+        before = digest()
+    assert Path(cache.__file__).resolve().parent.parent == Path(modal_gpu_lint.__file__).resolve().parent
+    monkeypatch.undo()
+    assert Path(modal_gpu_lint.__file__).resolve().parent == cache._PACKAGE
+
+
 def test_the_key_is_the_same_in_every_process(project: Path) -> None:
     """Sets are hashed differently in each process: a key built on their order would never hit."""
     config = project / "pyproject.toml"

@@ -33,8 +33,8 @@ def too_many() -> None: ...
 # What `--format concise` prints for APP, line for line (columns: `gpu=`, `@`+1, `keep_warm`).
 APP_CONCISE = [
     "app.py:6:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?",
-    "app.py:10:2: MGL101 app.function requests a GPU but sets no timeout: Modal stops each call after 300 s;"
-    " set timeout= to the longest run you expect",
+    "app.py:10:2: MGL101 [warning] app.function requests a GPU but sets no timeout: Modal stops each call after"
+    " 300 s; set timeout= to the longest call you expect plus a margin (1 to 86400 s, per attempt)",
     "app.py:10:15: MGL003 'A10:8' asks for 8 x A10: a container can have 1 to 4",
     "app.py:10:28: MGL201 [*] keep_warm= was renamed min_containers= (it raises since client 1.4.0)",
 ]
@@ -104,7 +104,9 @@ def test_unparsable_file_exits_2_even_with_exit_zero(tmp_path: Path) -> None:
     write(tmp_path, {"app.py": APP, "broken.py": "import modal\n@app.function(gpu='T4'\ndef f(: ...\n"})
     result = run_cli("--format", "concise", "--exit-zero", cwd=tmp_path)
     assert result.returncode == 2
-    assert len(codes_at(result.stdout)) == 4
+    assert codes_at(result.stdout) == [*codes_at("\n".join(APP_CONCISE)), ("broken.py", 3, 1, "MGL000")]
+    assert "./broken.py:3:1: MGL000 cannot parse: " in result.stdout
+    assert "Found 5 errors (1 file could not be checked)." in result.stdout.splitlines()
     no_traceback(result)
 
 
@@ -112,8 +114,20 @@ def test_missing_path_exits_2_and_other_files_are_linted(tmp_path: Path) -> None
     write(tmp_path, {"app.py": APP})
     result = run_cli("--format", "concise", "nowhere.py", "app.py", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == "modal-gpu-lint: error: nowhere.py: no such file or folder"
-    assert result.stdout.splitlines()[:4] == APP_CONCISE
+    assert result.stderr.strip() == "nowhere.py: no such file or folder"
+    lines = result.stdout.splitlines()
+    assert lines[:5] == ["nowhere.py:1:1: MGL000 no such file or folder", *APP_CONCISE]
+    assert lines[5] == "Found 5 errors (1 file could not be checked)."
+
+
+def test_a_missing_file_alone_is_not_all_checks_passed(tmp_path: Path) -> None:
+    result = run_cli("missing.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        "missing.py:1:1: MGL000 no such file or folder",
+        "",
+        "Found 1 error (1 file could not be checked).",
+    ]
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
@@ -190,7 +204,7 @@ def test_json_shape_is_ruffs(tmp_path: Path) -> None:
         assert set(item["end_location"]) == position
         assert all(isinstance(v, int) and v >= 1 for v in (*item["location"].values(), *item["end_location"].values()))
         assert item["noqa_row"] == item["location"]["row"]
-        assert item["url"].startswith("https://")
+        assert item["url"] == f"docs/rules.md#{item['code'].lower()}"  # a path in the source tree
         assert item["code"].lower() in item["url"]
         assert isinstance(item["message"], str)
         assert item["message"]
@@ -226,6 +240,88 @@ def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
     for edit in sorted(edits, key=lambda e: offset(e["location"]), reverse=True):
         text = text[: offset(edit["location"])] + edit["content"] + text[offset(edit["end_location"]) :]
     return text
+
+
+def test_severity_is_shown_when_not_an_error(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": APP.replace('"A100-80G"', '"a100-80gb"')})
+    result = run_cli("--format", "concise", "--extend-select", "MGL009", "app.py", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "app.py:6:15: MGL009 [note] [*] 'a100-80gb' is better written 'A100-80GB'"
+    assert lines[1].startswith("app.py:10:2: MGL101 [warning] app.function requests a GPU")
+    assert lines[2].startswith("app.py:10:15: MGL003 'A10:8'")  # an error says nothing more
+    text = run_cli("--extend-select", "MGL009", "app.py", cwd=tmp_path).stdout
+    assert "app.py:10:2: MGL101 [warning] " in text
+    assert "= help: Add timeout=3600 (the `fix-timeout` setting; use your longest expected call plus a margin)" in text
+
+
+def test_output_file_holds_the_report(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": APP})
+    result = run_cli("--format", "json", "--output-file", "out/report.json", "app.py", "gone.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "gone.py: no such file or folder\n"
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(Path(d["filename"]).name, d["code"]) for d in report] == [
+        ("gone.py", "MGL000"),
+        ("app.py", "MGL001"),
+        ("app.py", "MGL101"),
+        ("app.py", "MGL003"),
+        ("app.py", "MGL201"),
+    ]
+    text = run_cli("--format", "concise", "--output-file", "report.txt", "app.py", cwd=tmp_path)
+    assert text.returncode == 1
+    assert text.stdout == ""
+    assert (tmp_path / "report.txt").read_text().splitlines()[:5] == [*APP_CONCISE, "Found 4 errors."]
+
+
+def test_force_exclude_applies_excludes_to_named_files(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.modal-gpu-lint]\nextend-exclude = ["generated", "legacy_*.py"]\n',
+            "generated/stubs.py": APP,
+            "legacy_app.py": APP,
+            "app.py": APP,
+        },
+    )
+    named = ("generated/stubs.py", "legacy_app.py", "app.py", "generated")
+    plain = run_cli("--format", "concise", *named, cwd=tmp_path)  # named files are linted, as ruff does
+    assert {path for path, *_ in codes_at(plain.stdout)} == {"stubs.py", "legacy_app.py", "app.py"}
+    forced = run_cli("--format", "concise", "--force-exclude", *named, cwd=tmp_path)
+    assert forced.returncode == 1
+    assert forced.stdout.splitlines()[:5] == [*APP_CONCISE, "Found 4 errors."]
+    fixed = run_cli("--fix", "--force-exclude", *named, cwd=tmp_path)
+    assert fixed.returncode == 1
+    assert (tmp_path / "generated" / "stubs.py").read_text() == APP
+    assert (tmp_path / "legacy_app.py").read_text() == APP
+    assert "min_containers=1" in (tmp_path / "app.py").read_text()
+    # the same from the config, and an excluded path that does not exist is no error
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.modal-gpu-lint]\nextend-exclude = ["generated", "legacy_*.py"]\nforce-exclude = true\n'
+    )
+    configured = run_cli("--format", "concise", "legacy_app.py", "generated/gone.py", cwd=tmp_path)
+    assert configured.returncode == 0, configured.stdout
+    assert configured.stdout == "All checks passed!\n"
+    (tmp_path / "pyproject.toml").write_text('[tool.modal-gpu-lint]\nforce-exclude = "yes"\n')
+    bad = run_cli(cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "force-exclude must be true or false, got 'yes'" in bad.stderr
+
+
+def test_statistics_as_json(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": APP, "b.py": APP, "broken.py": "import modal\n@app.function(gpu='T4'\ndef f(: ...\n"})
+    result = run_cli("--statistics", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == [
+        {"code": "MGL001", "name": "unknown-gpu-type", "count": 2, "fixable": 0},
+        {"code": "MGL003", "name": "gpu-count-out-of-range", "count": 2, "fixable": 0},
+        {"code": "MGL101", "name": "missing-timeout", "count": 2, "fixable": 0},
+        {"code": "MGL201", "name": "renamed-autoscaler-parameter", "count": 2, "fixable": 2},
+        {"code": "MGL000", "name": "unreadable-file", "count": 1, "fixable": 0},
+    ]
+    refused = run_cli("--statistics", "--format", "sarif", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "--statistics prints counts: use it with --format text, concise or json" in refused.stderr
 
 
 def test_json_with_no_findings_is_an_empty_array(tmp_path: Path) -> None:

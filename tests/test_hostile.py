@@ -47,9 +47,20 @@ def run(folder: Path, *args: str, timeout: float = 180) -> subprocess.CompletedP
 
 
 def findings(result: subprocess.CompletedProcess[str]) -> list[list[object]]:
+    """The findings of the JSON report; its MGL000 items (files not checked) must be the files that
+    stderr names, one each, at the row stderr gives."""
+    items = json.loads(result.stdout)
+    unchecked = sorted((Path(d["filename"]).name, d["location"]["row"]) for d in items if d["code"] == "MGL000")
+    named = []
+    for line in errors(result):
+        where = re.match(r"^(.+?)(?::(\d+):\d+)?: ", line)
+        assert where, line
+        named.append((Path(where[1]).name, int(where[2] or 1)))
+    assert unchecked == sorted(named), (unchecked, result.stderr)
     return sorted(
         [Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"]]
-        for d in json.loads(result.stdout)
+        for d in items
+        if d["code"] != "MGL000"
     )
 
 

@@ -302,9 +302,9 @@ def test_fixture_copy_outside_the_repo_finds_its_own_config(tmp_path: Path, mypy
     assert status == 1
 
 
-def test_readme_example_is_what_mypy_prints(tmp_path: Path, mypy_cache: Path) -> None:
-    """The `## mypy plugin` section's example program, run through mypy, prints the output shown."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_example_is_what_mypy_prints(tmp_path: Path, mypy_cache: Path) -> None:
+    """docs/mypy-plugin.md's example program, run through mypy, prints the output shown."""
+    readme = (ROOT / "docs" / "mypy-plugin.md").read_text(encoding="utf-8")
     section = readme.split("\n## mypy plugin\n", 1)[1].split("\n## ", 1)[0]
     program, output = re.findall(r"```(?:python)?\n(.*?)```", section, re.DOTALL)[:2]
     files = re.split(r"^# (myproject/\S+\.py)\n", program, flags=re.MULTILINE)[1:]

@@ -171,7 +171,8 @@ def test_a_cell_with_a_syntax_error_is_reported_and_the_rest_is_linted(tmp_path:
     result = run_cli("--format", "concise", "--no-cache", "nb.ipynb", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == "nb.ipynb:cell 3:2:1: cannot parse: invalid syntax\n"
-    assert findings(result.stdout) == CONCISE[:2]
+    # the cell that does not parse is a finding too (MGL000), in the order of the file
+    assert findings(result.stdout) == ["nb.ipynb:cell 3:2:1: MGL000 cannot parse: invalid syntax", *CONCISE[:2]]
     fixed = run_cli("--fix", "--no-cache", "nb.ipynb", cwd=tmp_path)
     assert fixed.returncode == 2
     assert path.read_bytes() == before.replace(b"keep_warm=1", b"min_containers=1")  # the broken cell kept as is
@@ -187,7 +188,12 @@ def test_a_notebook_that_is_not_json_is_an_error_naming_the_line_and_others_go_o
         "./bad.ipynb:2:24: cannot read notebook: not valid JSON (Expecting property name enclosed in double quotes)",
         "./list.ipynb: not a Jupyter notebook: the JSON is not an object",
     ]
-    assert findings(result.stdout) == [f"./{line}" for line in CONCISE]
+    assert findings(result.stdout) == [
+        "./bad.ipynb:2:24: MGL000 cannot read notebook: not valid JSON"
+        " (Expecting property name enclosed in double quotes)",
+        "./list.ipynb:1:1: MGL000 not a Jupyter notebook: the JSON is not an object",
+        *(f"./{line}" for line in CONCISE),
+    ]
     before = (tmp_path / "bad.ipynb").read_bytes()
     assert run_cli("--fix", "--no-cache", "bad.ipynb", cwd=tmp_path).returncode == 2
     assert (tmp_path / "bad.ipynb").read_bytes() == before

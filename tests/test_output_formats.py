@@ -98,13 +98,15 @@ def test_sarif_rule_metadata() -> None:
 
     log, _ = sarif(EXAMPLE.name, cwd=FIXTURES)
     rules = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"]}
-    assert set(rules) == set(RULES)
+    assert set(rules) == {*RULES, "MGL000"}  # MGL000: a file that could not be checked
+    assert rules["MGL000"]["name"] == "unreadable-file"
+    assert rules["MGL000"]["defaultConfiguration"] == {"level": "error", "enabled": True}
     for code, rule in RULES.items():
         entry = rules[code]
         assert entry["name"] == rule.name
         assert entry["shortDescription"]["text"] == rule.summary
         assert entry["fullDescription"]["text"] == rule.why
-        assert entry["helpUri"] == rule.url
+        assert "helpUri" not in entry  # no public address to point at; `help` holds the text
         assert rule.example in entry["help"]["text"]
         assert rule.instead in entry["help"]["markdown"]
         assert entry["defaultConfiguration"]["enabled"] is rule.default
@@ -165,7 +167,21 @@ def test_sarif_reports_unparsable_files_and_paths_outside_the_folder(tmp_path: P
     where = re.search(r"broken\.py:(\d+):(\d+): cannot parse", result.stderr)
     assert where, result.stderr
     assert location["region"] == {"startLine": int(where.group(1)), "startColumn": int(where.group(2))}
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    results = log["runs"][0]["results"]
+    (unreadable,) = [r for r in results if r["ruleId"] == "MGL000"]  # code scanning shows results only
+    assert unreadable["level"] == "error"
+    assert unreadable["message"] == note["message"]
+    assert unreadable["locations"][0]["physicalLocation"]["artifactLocation"] == location["artifactLocation"]
+    assert unreadable["locations"][0]["physicalLocation"]["region"] == {
+        **location["region"],
+        "endLine": location["region"]["startLine"],
+        "endColumn": location["region"]["startColumn"],
+    }
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[unreadable["ruleIndex"]]["id"] == "MGL000"
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results if r["ruleId"] != "MGL000"
+    }
     assert uris == {outside.resolve().as_uri()}
     assert "broken.py" in result.stderr
 
@@ -217,7 +233,7 @@ def test_github_escapes_and_file_errors(tmp_path: Path) -> None:
     assert where, result.stderr
     assert got[0] == (
         "error",
-        {"title": "modal-gpu-lint", "file": "broken.py", "line": where.group(1), "col": where.group(2)},
+        {"title": "MGL000 (unreadable-file)", "file": "broken.py", "line": where.group(1), "col": where.group(2)},
         where.group(3),
     )
     assert {props["file"] for _, props, _ in got[1:]} == {"a%2Cb.py"}
@@ -227,7 +243,7 @@ def test_github_escapes_and_file_errors(tmp_path: Path) -> None:
 
     assert (
         github_error("x.py", "100% sure\nreally", 2, 5)
-        == "::error title=modal-gpu-lint,file=x.py,line=2,col=5::100%25 sure%0Areally"
+        == "::error title=MGL000 (unreadable-file),file=x.py,line=2,col=5::100%25 sure%0Areally"
     )
 
 

@@ -170,6 +170,38 @@ def test_fix_hook_applies_safe_fixes_then_passes(hook_repo: Path, pre_commit_hom
     assert "Passed" in again.stdout
 
 
+def test_hooks_leave_excluded_files_alone(hook_repo: Path, pre_commit_home: Path, project: Path) -> None:
+    """pre-commit names every staged file; the configured excludes still apply (--force-exclude):
+    a generated folder is neither reported by the check hook nor rewritten by the fix hook."""
+    (project / "pyproject.toml").write_text('[tool.modal-gpu-lint]\nextend-exclude = ["generated"]\n')
+    (project / "generated").mkdir()
+    (project / "generated" / "stubs.py").write_text(UNFIXABLE_AND_SAFE)
+    git("add", "-A", cwd=project)
+    check = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint", "generated/stubs.py", "clean.py", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "stubs.py" not in check.stdout
+    fix = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "generated/stubs.py", "safe.py", cwd=project)
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # safe.py was fixed
+    assert (project / "generated" / "stubs.py").read_text() == UNFIXABLE_AND_SAFE
+    assert (project / "safe.py").read_text() == SAFE_ONLY.replace("keep_warm=1", "min_containers=1")
+    assert "stubs.py" not in fix.stdout
+
+
+def test_hooks_respect_an_old_pinned_client(hook_repo: Path, pre_commit_home: Path, project: Path) -> None:
+    """A project pinned to modal 1.2: keep_warm still works there, so neither hook reports it and
+    the fix hook does not rewrite it; a removed API (MGL003 is not version-bound) still fails."""
+    (project / "requirements.txt").write_text("modal==1.2.*\n")
+    git("add", "-A", cwd=project)
+    check = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint", "safe.py", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fix = run_hook(hook_repo, pre_commit_home, "modal-gpu-lint-fix", "safe.py", "both.py", cwd=project)
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # both.py:6 MGL003 remains
+    assert "files were modified" not in fix.stdout
+    assert (project / "safe.py").read_text() == SAFE_ONLY
+    assert (project / "both.py").read_text() == UNFIXABLE_AND_SAFE
+    assert "both.py:6:10: MGL003" in fix.stdout
+
+
 def test_fix_hook_keeps_failing_while_unfixable_findings_remain(
     hook_repo: Path, pre_commit_home: Path, project: Path
 ) -> None:

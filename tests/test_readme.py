@@ -34,11 +34,18 @@ def load_update_docs() -> ModuleType:
 UPDATE_DOCS = load_update_docs()
 
 
-def section(title: str) -> str:
-    """The text of `## title` up to the next `## ` heading."""
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.MULTILINE | re.DOTALL)
-    assert match, f"README.md has no '## {title}' section"
+DOCS = ROOT / "docs"
+
+
+def section(title: str, doc: str = "README.md") -> str:
+    """The text of `## title` in `doc` (README.md or docs/NAME.md) up to the next `## ` heading."""
+    text = README if doc == "README.md" else (ROOT / doc).read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match, f"{doc} has no '## {title}' section"
     return match.group(1)
+
+
+OUTPUT_DOC = "docs/output-formats.md"
 
 
 def blocks(text: str, language: str = "") -> list[str]:
@@ -109,7 +116,11 @@ def test_every_rule_group_is_explained() -> None:
         assert code in rules.split("<!-- rules-table -->")[2], f"{code} has no example or explanation"
 
 
-DOC_SECTIONS = ("Rules", "What counts as a Modal call", "Suppressing findings")
+DOC_SECTIONS = (
+    ("README.md", "Rules"),
+    ("docs/rules-detail.md", "What counts as a Modal call"),
+    ("README.md", "Suppressing findings"),
+)
 PRELUDE = "import modal\n\napp = modal.App('readme')\n"
 SETTINGS = load_settings(select=["MGL0", "MGL1", "MGL2"])
 
@@ -124,7 +135,7 @@ def expected_codes(code: str) -> set[tuple[int, str]]:
     return out
 
 
-PYTHON_EXAMPLES = [(title, code) for title in DOC_SECTIONS for code in blocks(section(title), "python")]
+PYTHON_EXAMPLES = [(title, code) for doc, title in DOC_SECTIONS for code in blocks(section(title, doc), "python")]
 
 
 @pytest.mark.parametrize(
@@ -175,25 +186,26 @@ def shell_example(text: str, command: str) -> list[str]:
 
 
 def test_concise_output_example() -> None:
-    shown = shell_example(section("Output"), f"modal-gpu-lint --format concise {EXAMPLE}")
     result = run_cli("--format", "concise", EXAMPLE, cwd=ROOT)
-    assert result.stdout.splitlines() == shown
+    for doc in ("README.md", OUTPUT_DOC):
+        shown = shell_example(section("Output", doc), f"modal-gpu-lint --format concise {EXAMPLE}")
+        assert result.stdout.splitlines() == shown, doc
 
 
 def test_text_output_example_is_part_of_the_real_output() -> None:
-    shown = "\n".join(shell_example(section("Output"), f"modal-gpu-lint {EXAMPLE}"))
+    shown = "\n".join(shell_example(section("Output", OUTPUT_DOC), f"modal-gpu-lint {EXAMPLE}"))
     result = run_cli(EXAMPLE, cwd=ROOT)
     for chunk in shown.split("\n\n"):
         assert chunk in result.stdout
 
 
 def test_statistics_output_example() -> None:
-    shown = shell_example(section("Output"), f"modal-gpu-lint --statistics {EXAMPLE}")
+    shown = shell_example(section("Output", OUTPUT_DOC), f"modal-gpu-lint --statistics {EXAMPLE}")
     assert run_cli("--statistics", EXAMPLE, cwd=ROOT).stdout.splitlines() == shown
 
 
 def test_json_output_example() -> None:
-    (block,) = blocks(section("Output"), "json")
+    (block,) = blocks(section("Output", OUTPUT_DOC), "json")
     (shown,) = json.loads(block)
     actual = json.loads(run_cli("--format", "json", EXAMPLE, cwd=ROOT).stdout)
     (same,) = [d for d in actual if d["code"] == shown["code"]]
@@ -203,7 +215,7 @@ def test_json_output_example() -> None:
 
 
 def test_error_line_examples_match_the_real_messages(tmp_path: Path) -> None:
-    (block,) = [b for b in blocks(section("Output")) if "cannot parse" in b]
+    (block,) = [b for b in blocks(section("MGL000", OUTPUT_DOC)) if "cannot parse" in b]
     (tmp_path / "broken.py").write_bytes(
         b"import modal\napp = modal.App()\n\n@app.function(gpu='T4', timeout=60\ndef f(): ...\n"
     )
@@ -213,3 +225,49 @@ def test_error_line_examples_match_the_real_messages(tmp_path: Path) -> None:
     result = run_cli("--no-cache", "broken.py", "legacy.py", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == block.splitlines()
+    # and the same problems as MGL000 diagnostics in the report itself
+    assert [line.split(" ", 2)[:2] for line in result.stdout.splitlines() if " MGL000 " in line] == [
+        [line.split(": ", 1)[0] + ":", "MGL000"] for line in block.splitlines()
+    ]
+
+
+# ---- the README is a front page; the details live in docs/ ---------------------------------------
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_readme_is_short_and_has_its_sections() -> None:
+    assert README.count("\n") < 400
+    for title in ("Install", "Quick start", "Rules", "Configuration", "Suppressing findings", "Output"):
+        section(title)
+    integrations = section("Integrations")
+    for heading in ("pre-commit", "flake8", "mypy", "GitHub Actions", "Editors and notebooks"):
+        assert f"\n### {heading}\n" in f"\n{integrations}", heading
+
+
+@pytest.mark.parametrize("doc", ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in DOCS.glob("*.md"))])
+def test_links_point_at_what_exists(doc: str) -> None:
+    """Relative links name files (and headings) that exist; no address of a host or package index
+    the project does not have."""
+    path = ROOT / doc
+    text = path.read_text(encoding="utf-8")
+    assert "github.com/modal-gpu-lint" not in text
+    assert "pypi.org/project/modal-gpu-lint" not in text
+    for target in LINK.findall(text):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        assert linked.exists(), f"{doc}: {target}"
+        if anchor and linked.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.MULTILINE)
+            slugs = {re.sub(r"[^a-z0-9 _-]", "", h.lower()).replace(" ", "-") for h in headings}
+            assert anchor in slugs, f"{doc}: {target}"
+
+
+def test_every_url_the_tool_prints_exists() -> None:
+    from modal_gpu_lint.report.output import FILE_ERROR_URL
+
+    for url in [rule.url for rule in RULES.values()] + [FILE_ERROR_URL]:
+        file, _, anchor = url.partition("#")
+        text = (ROOT / file).read_text(encoding="utf-8")
+        assert f"\n## {anchor.upper()}\n" in text, url

@@ -108,7 +108,9 @@ def test_fix_of_unparsable_input_prints_it_unchanged_and_exits_2(tmp_path: Path)
     result = run_cli("--fix", "--stdin-filename", "app.py", "-", cwd=tmp_path, input=broken.encode())
     assert result.stdout == broken
     assert result.returncode == 2
-    assert result.stderr == "app.py:4:1: cannot parse: invalid syntax\n"
+    lines = result.stderr.splitlines()
+    assert lines[0] == "app.py:4:1: cannot parse: invalid syntax"  # then the report, on stderr too
+    assert "app.py:4:1: MGL000 cannot parse: invalid syntax" in lines
     assert "Traceback" not in result.stderr
 
 

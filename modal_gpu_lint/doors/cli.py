@@ -6,13 +6,25 @@ import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from modal_gpu_lint import __version__
 from modal_gpu_lint.doors.stdin import STDIN, check_stdin, config_start
-from modal_gpu_lint.report.output import FORMATS, concise, full, github, github_error, statistics, to_json, use_color
+from modal_gpu_lint.findings import Diagnostic
+from modal_gpu_lint.report.output import (
+    FORMATS,
+    concise,
+    file_error,
+    full,
+    github,
+    github_error,
+    statistics,
+    to_json,
+    use_color,
+)
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
 from modal_gpu_lint.run.discover import python_files
-from modal_gpu_lint.run.engine import FileResult
+from modal_gpu_lint.run.engine import FileError, FileResult
 from modal_gpu_lint.run.runner import fix_paths, lint_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -47,7 +59,28 @@ def check_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report the findings, then print the diff --fix would apply (pre-commit)",
     )
-    parser.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    parser.add_argument(
+        "--statistics", action="store_true", help="print counts per rule instead of findings (text or json)"
+    )
+    parser.add_argument("--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
+    parser.add_argument(
+        "--force-exclude",
+        action="store_true",
+        default=None,
+        help="apply exclude/extend-exclude to files named on the command line too (pre-commit)",
+    )
+    parser.add_argument(
+        "--target-modal-version",
+        metavar="X.Y",
+        help="the Modal client the code runs on (default: the config, else the project's modal requirement, "
+        "else the newest)",
+    )
+    parser.add_argument(
+        "--upgrade-notes",
+        action="store_true",
+        default=None,
+        help="also report what works on the target client but not on newer ones",
+    )
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
     parser.add_argument(
@@ -103,35 +136,64 @@ def _check(argv: list[str]) -> int:
             extend_select=options.extend_select,
             ignore=options.ignore,
             start=config_start(options),
+            target_modal_version=options.target_modal_version,
+            upgrade_notes=options.upgrade_notes,
         )
     except ConfigError as error:
         print(f"modal-gpu-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     if options.show_diff and options.format not in ("text", "concise"):
         parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
+    if options.statistics and options.format not in ("text", "concise", "json"):
+        parser.error("--statistics prints counts: use it with --format text, concise or json")
     if from_stdin:
         return check_stdin(options, settings, _report)
-    missing = [p for p in options.paths if not Path(p).exists()]
-    for path in missing:
-        print(f"modal-gpu-lint: error: {path}: no such file or folder", file=sys.stderr)
-    paths = [p for p in options.paths if p not in missing]
-    if options.fix or options.diff:
-        code = _fix(python_files(paths, settings), options, settings)
-        return EXIT_ERROR if missing else code
-    results = lint_paths(
-        python_files(paths, settings),
-        settings,
-        edits=options.format in ("json", "sarif"),
-        use_cache=not options.no_cache,
-        walked=[p for p in paths if Path(p).is_dir()],
-    )
-    code = _report(results, options, settings)
-    if options.show_diff:
-        _show_diff(results, options, settings)
-    return EXIT_ERROR if missing else code
+    # A path that does not exist is a file error like any other (`os.path.lexists`: a dangling link
+    # is named and reported as missing too).
+    if options.force_exclude or (options.force_exclude is None and settings.force_exclude):
+        named = [p for p in options.paths if not settings.is_excluded(p)]  # a missing excluded path is no error
+    else:
+        named = list(options.paths)
+    missing = [p for p in named if not Path(p).exists()]
+    missed = [FileResult(p, error=FileError(p, "no such file or folder")) for p in missing]
+    paths = [p for p in named if p not in missing]
+    try:
+        out = _open_output(options.output_file)
+    except OSError as error:
+        print(f"modal-gpu-lint: error: {options.output_file}: cannot write: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if options.fix or options.diff:
+            return _fix(
+                python_files(paths, settings, force_exclude=options.force_exclude), options, settings, missed, out
+            )
+        results = lint_paths(
+            python_files(paths, settings, force_exclude=options.force_exclude),
+            settings,
+            edits=options.format in ("json", "sarif"),
+            use_cache=not options.no_cache,
+            walked=[p for p in paths if Path(p).is_dir()],
+        )
+        code = _report([*missed, *results], options, settings, out)
+        if options.show_diff:
+            _show_diff(results, options, settings, out)
+        return code
+    finally:
+        if out is not sys.stdout:
+            out.close()
 
 
-def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) -> int:
+def _open_output(path: Path | None) -> TextIO:
+    """`--output-file`: the file (its folder made when missing), else stdout."""
+    if path is None:
+        return sys.stdout
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8")
+
+
+def _fix(
+    paths: Iterable[str], options: argparse.Namespace, settings: Settings, missed: list[FileResult], out: TextIO
+) -> int:
     """`--fix` (write, then report what remains) and `--diff` (print the changes, write nothing)."""
     edits = options.format in ("json", "sarif")
     fixes = fix_paths(  # in parallel; files cached without a fix to apply are not read
@@ -144,11 +206,12 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
         use_cache=not options.no_cache,
     )
     if not options.diff:
-        return _report([f.as_file_result() for f in fixes], options, settings, fixed=sum(f.fixed for f in fixes))
-    errors = [f.error for f in fixes if f.error is not None]
+        results = [*missed, *(f.as_file_result() for f in fixes)]
+        return _report(results, options, settings, out, fixed=sum(f.fixed for f in fixes))
+    errors = [r.error for r in missed if r.error is not None] + [f.error for f in fixes if f.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
-    _write_bytes(b"".join(f.diff for f in fixes))
+    _write_bytes(b"".join(f.diff for f in fixes), out)
     would = sum(f.fixed for f in fixes if f.changed)
     if would:
         print(f"Would fix {would} {'error' if would == 1 else 'errors'}.", file=sys.stderr)
@@ -162,7 +225,7 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
     return EXIT_FINDINGS if any(f.changed for f in fixes) and not options.exit_zero else EXIT_OK
 
 
-def _show_diff(results: list[FileResult], options: argparse.Namespace, settings: Settings) -> None:
+def _show_diff(results: list[FileResult], options: argparse.Namespace, settings: Settings, out: TextIO) -> None:
     """`--show-diff`: after the findings, the unified diff that `--fix` would apply (writes nothing)."""
     from modal_gpu_lint.run.fixer import fix_file
 
@@ -173,17 +236,18 @@ def _show_diff(results: list[FileResult], options: argparse.Namespace, settings:
         kind = "fixes" if options.unsafe_fixes else "safe fixes"
         print(
             f"\nThe {kind}, as `modal-gpu-lint --fix{' --unsafe-fixes' if options.unsafe_fixes else ''}` "
-            "would apply them:\n"
+            "would apply them:\n",
+            file=out,
         )
-        _write_bytes(b"".join(diffs))
+        _write_bytes(b"".join(diffs), out)
 
 
-def _write_bytes(data: bytes) -> None:
-    """Diffs are the files' own bytes (encoding, line endings): they go to stdout unchanged."""
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
+def _write_bytes(data: bytes, out: TextIO) -> None:
+    """Diffs are the files' own bytes (encoding, line endings): they go out unchanged."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
     if buffer is None:  # a text-only stream (tests capturing stdout)
-        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+        out.write(data.decode("utf-8", "surrogateescape"))
         return
     buffer.write(data)
     buffer.flush()
@@ -193,23 +257,28 @@ def _report(
     results: list[FileResult],
     options: argparse.Namespace,
     settings: Settings,
+    out: TextIO | None = None,
     fixed: int | None = None,
     sources: dict[str, bytes] | None = None,
 ) -> int:
+    """Print the findings; a file that could not be checked is a diagnostic (MGL000) in every format,
+    in the order of the files, and also one line on stderr (as ruff does), seen in a log whatever the format."""
+    out = out if out is not None else sys.stdout  # (at call time: standard input's --fix redirects it)
     errors = [r.error for r in results if r.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
-    diagnostics = [d for r in results for d in r.diagnostics]
-    out = sys.stdout
-    color = use_color(out)
+    # a file's error first, then what it still has (a fix that could not be written, a notebook's other cells)
+    diagnostics = [d for r in results for d in ([file_error(r.error)] if r.error is not None else []) + r.diagnostics]
+    findings = [d for r in results for d in r.diagnostics]
+    color = out is sys.stdout and use_color(out)
     if options.statistics:
-        statistics(diagnostics, out)
+        statistics(diagnostics, out, as_json=options.format == "json")
     elif options.format == "json":
         print(to_json(diagnostics), file=out)
     elif options.format == "sarif":
         from modal_gpu_lint.report.sarif import to_sarif
 
-        print(to_sarif(diagnostics, errors), file=out)
+        print(to_sarif(findings, errors), file=out)
     elif options.format == "github":
         for error in errors:
             if error.cell is not None:
@@ -217,7 +286,7 @@ def _report(
                 print(github_error(error.path, message), file=out)
             else:
                 print(github_error(error.path, error.message, error.row, error.column), file=out)
-        for d in diagnostics:
+        for d in findings:
             print(github(d), file=out)
     elif options.format == "concise":
         for d in diagnostics:
@@ -229,33 +298,48 @@ def _report(
                 by_path[d.path, d.cell] = _lines(d.path, (sources or {}).get(d.path), d.cell)
             print(full(d, by_path[d.path, d.cell], color) + "\n", file=out)
     if options.format in ("text", "concise") and not options.statistics:
-        _summary(diagnostics, len(errors), fixed, options.unsafe_fixes)
+        _summary(findings, len(errors), out, fixed, options.unsafe_fixes)
     if errors:
         return EXIT_ERROR
-    if diagnostics and not options.exit_zero:
+    if any(d.severity != "upgrade" for d in findings) and not options.exit_zero:  # notes do not fail a run
         return EXIT_FINDINGS
     return EXIT_OK
 
 
-def _summary(diagnostics: list, errors: int, fixed: int | None = None, unsafe_fixes: bool = False) -> None:  # type: ignore[type-arg]
-    if not diagnostics and not fixed:
-        if not errors:
-            print("All checks passed!")
-        return
+def _summary(
+    diagnostics: Sequence[Diagnostic], errors: int, out: TextIO, fixed: int | None = None, unsafe_fixes: bool = False
+) -> None:
+    """ruff's summary lines; files that could not be checked and upgrade notes are counted on their own."""
+    unchecked = f" ({errors} {'file' if errors == 1 else 'files'} could not be checked)" if errors else ""
+    notes = sum(1 for d in diagnostics if d.severity == "upgrade")
     fixable = sum(1 for d in diagnostics if d.fix_applicability == "safe")
     unsafe = sum(1 for d in diagnostics if d.fix_applicability == "unsafe")
-    total = len(diagnostics) + (fixed or 0)
+    diagnostics = [d for d in diagnostics if d.severity != "upgrade"]
+    if notes:
+        print(
+            f"{notes} upgrade {'note' if notes == 1 else 'notes'}: what stops working on a newer Modal client.",
+            file=out,
+        )
+    if not diagnostics and not fixed and not errors:
+        print("All checks passed!", file=out)
+        _fixable(fixable, unsafe, unsafe_fixes, out)
+        return
+    total = len(diagnostics) + errors + (fixed or 0)
     noun = "error" if total == 1 else "errors"
     if fixed is None:
-        print(f"Found {total} {noun}.")
+        print(f"Found {total} {noun}{unchecked}.", file=out)
     else:  # after --fix, like ruff
-        print(f"Found {total} {noun} ({fixed} fixed, {len(diagnostics)} remaining).")
+        print(f"Found {total} {noun} ({fixed} fixed, {len(diagnostics) + errors} remaining){unchecked}.", file=out)
+    _fixable(fixable, unsafe, unsafe_fixes, out)
+
+
+def _fixable(fixable: int, unsafe: int, unsafe_fixes: bool, out: TextIO) -> None:
     if unsafe_fixes:
         fixable, unsafe = fixable + unsafe, 0
     if fixable:
-        print(f"[*] {fixable} fixable with the `--fix` option.")
+        print(f"[*] {fixable} fixable with the `--fix` option.", file=out)
     if unsafe:
-        print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)")
+        print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)", file=out)
 
 
 def _lines(path: str, data: bytes | None = None, cell: int | None = None) -> list[str]:

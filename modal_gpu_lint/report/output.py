@@ -12,8 +12,15 @@ from typing import Any, TextIO
 
 from modal_gpu_lint.findings import Diagnostic
 from modal_gpu_lint.rules.table import RULES  # not .rules: that imports the checkers (and libcst)
+from modal_gpu_lint.run.engine import FileError
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
+
+# A file that could not be read, decoded or parsed: not a rule (no select, ignore or noqa reaches
+# it), but a diagnostic with this code in every format, so that every consumer sees why a run failed.
+FILE_ERROR_CODE = "MGL000"
+FILE_ERROR_NAME = "unreadable-file"
+FILE_ERROR_SUMMARY = "A file (or a path given on the command line) that could not be read, decoded or parsed."
 
 # SARIF levels (and GitHub annotation kinds): "error" unless listed here.
 _LEVELS = {
@@ -32,6 +39,35 @@ def level(code: str) -> str:
     return _LEVELS.get(code, "error")
 
 
+def severity(d: Diagnostic) -> str:
+    """What text output shows: the rule's level, or "upgrade" for an upgrade note."""
+    return d.severity or level(d.code)
+
+
+def diagnostic_level(d: Diagnostic) -> str:
+    """The SARIF level of one diagnostic: an upgrade note is a "note"."""
+    return "note" if d.severity == "upgrade" else level(d.code)
+
+
+def file_error(error: FileError) -> Diagnostic:
+    """A file that could not be checked, as a diagnostic (row and column 1 when not known)."""
+    row, column = error.row or 1, error.column or 1
+    return Diagnostic(error.path, FILE_ERROR_CODE, error.message, row, column, row, column, cell=error.cell)
+
+
+def rule_name(code: str) -> str:
+    """The name of a rule code (or of the file-error code)."""
+    return FILE_ERROR_NAME if code == FILE_ERROR_CODE else RULES[code].name
+
+
+FILE_ERROR_URL = "docs/output-formats.md#mgl000"  # relative to the source tree, like the rules' (rules/base.py)
+
+
+def code_url(code: str) -> str:
+    """Where a code is documented."""
+    return FILE_ERROR_URL if code == FILE_ERROR_CODE else RULES[code].url
+
+
 def use_color(stream: TextIO) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set."""
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -42,10 +78,13 @@ def _style(text: str, code: str, color: bool) -> str:
 
 
 def concise(d: Diagnostic, color: bool = False) -> str:
-    """`path:row:col: CODE [*] message` (the `[*]` marks a safe fix)."""
+    """`path:row:col: CODE [*] message` (the `[*]` marks a safe fix); a finding that is not an
+    error says its severity after the code: `CODE [warning] message`."""
     mark = "[*] " if d.fix_applicability == "safe" else ""
+    kind = severity(d)
+    shown = "" if kind == "error" else f"[{kind}] "
     where = _style(f"{where_in_file(d.path, d.cell)}:{d.row}:{d.column}:", "1", color)
-    return f"{where} {_style(d.code, '1;31', color)} {mark}{d.message}"
+    return f"{where} {_style(d.code, '1;31' if kind == 'error' else '1;33', color)} {shown}{mark}{d.message}"
 
 
 def where_in_file(path: str, cell: int | None) -> str:
@@ -115,7 +154,7 @@ def _json_item(d: Diagnostic) -> dict[str, Any]:
         "end_location": {"row": d.end_row, "column": d.end_column},
         "fix": fix,
         "noqa_row": d.noqa_row,
-        "url": RULES[d.code].url,
+        "url": code_url(d.code),
         "cell": d.cell,  # in a notebook: rows and columns count in this cell (from 1); else null
     }
 
@@ -123,7 +162,7 @@ def _json_item(d: Diagnostic) -> dict[str, Any]:
 def github(d: Diagnostic) -> str:
     """A GitHub Actions workflow command that annotates the finding in the pull request."""
     properties = {
-        "title": f"{d.code} ({RULES[d.code].name})",
+        "title": f"{d.code} ({rule_name(d.code)})",
         "file": github_path(d.path),
         "line": str(d.row),
         "col": str(d.column),
@@ -133,12 +172,12 @@ def github(d: Diagnostic) -> str:
     if d.cell is not None:  # lines of the notebook's JSON are not lines of a cell: annotate the file
         for key in ("line", "col", "endLine", "endColumn"):
             del properties[key]
-    return _workflow_command(_GITHUB_COMMANDS[level(d.code)], properties, in_cell(d) + d.message)
+    return _workflow_command(_GITHUB_COMMANDS[diagnostic_level(d)], properties, in_cell(d) + d.message)
 
 
 def github_error(path: str, message: str, row: int = 0, column: int = 0) -> str:
     """An `::error` annotation for a file that could not be read or parsed."""
-    properties = {"title": "modal-gpu-lint", "file": github_path(path)}
+    properties = {"title": f"{FILE_ERROR_CODE} ({FILE_ERROR_NAME})", "file": github_path(path)}
     if row:
         properties["line"] = str(row)
         if column:
@@ -165,10 +204,16 @@ def _workflow_command(command: str, properties: dict[str, str], message: str) ->
     return f"::{command} {props}::{data(message)}"
 
 
-def statistics(diagnostics: Sequence[Diagnostic], stream: TextIO = sys.stdout) -> None:
-    """Counts per code, most frequent first, like `ruff --statistics`."""
+def statistics(diagnostics: Sequence[Diagnostic], stream: TextIO = sys.stdout, *, as_json: bool = False) -> None:
+    """Counts per code, most frequent first, like `ruff --statistics` (with `as_json`, a JSON array
+    of `{code, name, count, fixable}`, `fixable` counting the safe fixes)."""
     counts = Counter(d.code for d in diagnostics)
     fixable = Counter(d.code for d in diagnostics if d.fix_applicability == "safe")
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if as_json:
+        rows = [{"code": c, "name": rule_name(c), "count": n, "fixable": fixable[c]} for c, n in ordered]
+        print(json.dumps(rows, indent=2), file=stream)
+        return
+    for code, count in ordered:
         mark = "[*]" if fixable[code] == count else "[ ]" if not fixable[code] else "[-]"
-        print(f"{count:>5}\t{code}\t{mark} {RULES[code].name}", file=stream)
+        print(f"{count:>5}\t{code}\t{mark} {rule_name(code)}", file=stream)

@@ -12,27 +12,37 @@ from urllib.parse import quote
 from modal_gpu_lint import __version__
 from modal_gpu_lint.findings import Diagnostic, Edit
 from modal_gpu_lint.report.docs import explain
-from modal_gpu_lint.report.output import in_cell, level
+from modal_gpu_lint.report.output import (
+    FILE_ERROR_CODE,
+    FILE_ERROR_NAME,
+    FILE_ERROR_SUMMARY,
+    diagnostic_level,
+    file_error,
+    in_cell,
+    level,
+)
 from modal_gpu_lint.rules.registry import RULES
 from modal_gpu_lint.run.engine import FileError
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/modal-gpu-lint/modal-gpu-lint"
 SRCROOT = "%SRCROOT%"
 
 
 def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = (), root: Path | None = None) -> str:
-    """One SARIF log with one run: every rule's metadata, the results, and unreadable files."""
+    """One SARIF log with one run: every rule's metadata, the results, and unreadable files.
+
+    No `informationUri` or `helpUri`: SARIF wants absolute URIs there, and the project has no
+    public address yet; each rule's `help` holds its whole explanation instead."""
     base = (root or Path.cwd()).resolve()
     index = {code: i for i, code in enumerate(RULES)}
+    index[FILE_ERROR_CODE] = len(index)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": "modal-gpu-lint",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": [_rule(code) for code in RULES],
+                "rules": [*(_rule(code) for code in RULES), _file_error_rule()],
             }
         },
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
@@ -43,7 +53,8 @@ def to_sarif(diagnostics: Sequence[Diagnostic], errors: Sequence[FileError] = ()
                 "toolExecutionNotifications": [_notification(e, base) for e in errors],
             }
         ],
-        "results": [_result(d, index[d.code], base) for d in diagnostics],
+        # an unreadable file is a result too: code scanning shows results, not notifications
+        "results": [_result(d, index[d.code], base) for d in [*map(file_error, errors), *diagnostics]],
     }
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2)
@@ -58,9 +69,19 @@ def _rule(code: str) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.why},
         "help": {"text": help_text, "markdown": help_text},
-        "helpUri": rule.url,
         "defaultConfiguration": {"level": level(code), "enabled": rule.default},
         "properties": {"tags": ["modal", _GROUPS.get(code[:4], "modal")]},
+    }
+
+
+def _file_error_rule() -> dict[str, Any]:
+    return {
+        "id": FILE_ERROR_CODE,
+        "name": FILE_ERROR_NAME,
+        "shortDescription": {"text": FILE_ERROR_SUMMARY},
+        "fullDescription": {"text": FILE_ERROR_SUMMARY + " Nothing in it was checked; it fails the run (exit 2)."},
+        "defaultConfiguration": {"level": "error", "enabled": True},
+        "properties": {"tags": ["modal"]},
     }
 
 
@@ -92,7 +113,7 @@ def _result(d: Diagnostic, rule_index: int, base: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": d.code,
         "ruleIndex": rule_index,
-        "level": level(d.code),
+        "level": diagnostic_level(d),
         "message": {"text": in_cell(d) + d.message},
         "locations": [
             {

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from modal_gpu_lint.findings import Applicability
 
-DOCS_URL = "https://github.com/modal-gpu-lint/modal-gpu-lint/blob/main/docs/rules.md#{code}"
+# Where a rule is documented: a path relative to the root of modal-gpu-lint's source tree (the
+# project has no public home yet, so no web address is invented). `modal-gpu-lint rule CODE`
+# prints the same text anywhere.
+DOCS_URL = "docs/rules.md#{code}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
@@ -24,16 +24,24 @@ RULES = (
         "`Model.with_options(gpu=...)` that adds a GPU to a function or class of this module that sets no "
         "timeout, without passing `timeout=` itself.",
         why=f"Modal stops a call after {DEFAULT_TIMEOUT} s by default: long GPU jobs are killed silently, "
-        "after paid GPU time. Never reported on `@app.server` (it has no `timeout`) or CPU-only functions, nor "
-        "on `with_options` of a target looked up by name (its timeout is not in this file).",
+        "after paid GPU time. Choose the value from the longest call you expect (a measured run plus a "
+        "margin), from 1 to 86400 s; it applies per attempt, so retries multiply the wall time. Never "
+        "reported on `@app.server` (it has no `timeout`), on CPU-only functions, on web-serving functions "
+        "(`@modal.fastapi_endpoint`, `asgi_app`, `wsgi_app`, `web_server`, or a class with such a method), "
+        "whose requests HTTP bounds anyway (Modal answers a request still running after 150 s with a redirect), "
+        "nor on `with_options` of a target looked up by name (its timeout is not in this file).",
         example='@app.function(gpu="H100")',
         instead='@app.function(gpu="H100", timeout=3600)',
         fix_note="Unsafe: adds `timeout=` with the configured `fix-timeout` (default 3600), which changes how long "
-        "a call may run.",
+        "a call may run: replace it by the longest call you expect plus a margin.",
         valid=(
             '@app.function(gpu="H100", timeout=3600)\ndef f(): ...',
             "@app.function()\ndef f(): ...",
             '@app.server(gpu="H100")\nclass S: ...',
+            '@app.function(gpu="H100")\n@modal.fastapi_endpoint()\ndef f(): ...',
+            '@app.function(gpu="L4")\n@modal.asgi_app()\ndef f(): ...',
+            '@app.cls(gpu="A10")\nclass S:\n    @modal.wsgi_app()\n    def web(self): ...',
+            '@app.function(gpu="H100")\n@modal.web_server(8000)\ndef f(): ...',
         ),
         invalid=('@app.function(gpu="H100")\ndef f(): ...',),
     ),
@@ -66,6 +74,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             and site.arg("timeout") is None
             and not site.star_kwargs
             and site.call is not None
+            and not _serves_web(site)
         ):
             yield _missing(ctx, site, site.call)
         if (
@@ -80,6 +89,43 @@ def check(ctx: Context) -> Iterator[Finding]:
             yield _missing(ctx, site, site.call)
         if ctx.wants("MGL102"):
             yield from _ranges(ctx, site)
+
+
+# Decorators that make a function (or a class's method) serve HTTP: each request is bounded by HTTP
+# (a redirect after 150 s) whatever `timeout=` says (../shared/modal-facts.md, "Timeouts").
+WEB_DECORATORS = frozenset({"fastapi_endpoint", "asgi_app", "wsgi_app", "web_server", "web_endpoint"})
+
+
+def _serves_web(site: Site) -> bool:
+    """The decorated function is a web endpoint, or the decorated class has one."""
+    target = site.target
+    if target is None:
+        return False
+    if _is_web(target.decorators):
+        return True
+    if isinstance(target, cst.ClassDef):
+        return any(
+            isinstance(stmt, cst.FunctionDef) and _is_web(stmt.decorators)
+            for stmt in target.body.body
+            if not isinstance(target.body, cst.SimpleStatementSuite)
+        )
+    return False
+
+
+def _is_web(decorators: Sequence[cst.Decorator]) -> bool:
+    """`@modal.asgi_app()`, `@m.asgi_app()` (`import modal as m`), `@asgi_app()` (imported from modal),
+    called or bare. The module is not resolved: a look-alike only silences MGL101, the safe side."""
+    for decorator in decorators:
+        expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            name = expr.attr.value
+        elif isinstance(expr, cst.Name):
+            name = expr.value
+        else:
+            continue
+        if name in WEB_DECORATORS:
+            return True
+    return False
 
 
 def _requests_gpu(ctx: Context, site: Site) -> bool:
@@ -125,7 +171,10 @@ def _missing(ctx: Context, site: Site, call: cst.Call) -> Finding:
     what = f"{site.api.kind} requests a GPU but sets no timeout"
     if site.api.kind == "with_options":
         what = "with_options adds a GPU to a target that sets no timeout, and passes none"
-    message = f"{what}: Modal stops each call after {DEFAULT_TIMEOUT} s; set timeout= to the longest run you expect"
+    message = (
+        f"{what}: Modal stops each call after {DEFAULT_TIMEOUT} s; set timeout= to the longest call you expect "
+        f"plus a margin (1 to {MAX_TIMEOUT} s, per attempt)"
+    )
     return Finding("MGL101", message, call, call, _add_timeout(call, ctx.fix_timeout))
 
 
@@ -136,7 +185,11 @@ def _add_timeout(call: cst.Call, seconds: int) -> Fix:
         value=cst.Integer(str(seconds)),
         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
     )
-    return Fix("unsafe", f"Add timeout={seconds}", (Replace(call, call.with_changes(args=append_arg(call, new))),))
+    return Fix(
+        "unsafe",
+        f"Add timeout={seconds} (the `fix-timeout` setting; use your longest expected call plus a margin)",
+        (Replace(call, call.with_changes(args=append_arg(call, new))),),
+    )
 
 
 def append_arg(call: cst.Call, new: cst.Arg) -> list[cst.Arg]:

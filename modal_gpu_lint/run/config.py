@@ -6,13 +6,14 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from modal_gpu_lint.facts._toml import tomllib
 from modal_gpu_lint.facts.catalog import Catalog, CatalogError, default_catalog
+from modal_gpu_lint.facts.modal_versions import Target, VersionError, parse_version
 from modal_gpu_lint.rules.table import DEFAULT_CODES, RULES  # not .rules: that imports the checkers (and libcst)
 
 SECTION = "modal-gpu-lint"
@@ -49,7 +50,10 @@ _KEYS = {
     "exclude",
     "extend-exclude",
     "fix-timeout",
+    "force-exclude",
     "gpus",
+    "target-modal-version",
+    "upgrade-notes",
 }
 
 
@@ -65,6 +69,9 @@ class Settings:
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     fix_timeout: int = DEFAULT_FIX_TIMEOUT
+    force_exclude: bool = False  # apply `exclude` to files named on the command line too
+    target: Target | None = None  # the Modal client the project runs; None: the newest
+    upgrade_notes: bool = False  # report what stops working on a newer client than `target`
     catalog: Catalog = field(default_factory=default_catalog)
     root: Path = field(default_factory=Path.cwd)
     config_path: Path | None = None
@@ -184,8 +191,10 @@ def load_settings(
     extend_select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     start: Path | None = None,
+    target_modal_version: str | None = None,
+    upgrade_notes: bool | None = None,
 ) -> Settings:
-    """Settings from `config` (or the nearest pyproject.toml) and command-line selectors."""
+    """Settings from `config` (or the nearest pyproject.toml) and command-line options."""
     path = config if config is not None else find_config((start or Path.cwd()).resolve())
     table: Mapping[str, Any] = {}
     text = ""
@@ -205,7 +214,37 @@ def load_settings(
         table = tool.get(SECTION, {})
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
-    return _settings(table, path, select, extend_select, ignore)
+    settings = _settings(table, path, select, extend_select, ignore)
+    return _with_target(settings, table, target_modal_version, upgrade_notes)
+
+
+def _with_target(
+    settings: Settings, table: Mapping[str, Any], given: str | None, upgrade_notes: bool | None
+) -> Settings:
+    """`target-modal-version` from the command line, the config, else the project's `modal` requirement."""
+    where = f"{settings.config_path}: [tool.{SECTION}]" if settings.config_path else "config"
+    notes = table.get("upgrade-notes", False) if upgrade_notes is None else upgrade_notes
+    if not isinstance(notes, bool):
+        raise ConfigError(f"{where}: upgrade-notes must be true or false, got {notes!r}")
+    written = table.get("target-modal-version")
+    target: Target | None
+    if given is not None or written is not None:
+        text = given if given is not None else written
+        origin = "--target-modal-version" if given is not None else f"{where} target-modal-version"
+        if not isinstance(text, str):
+            raise ConfigError(f'{origin} must be a version string such as "1.2", got {text!r}')
+        try:
+            target = Target(parse_version(text), source=origin)
+        except VersionError as error:
+            raise ConfigError(f"{origin}: {error}") from None
+    else:
+        from modal_gpu_lint.run.modal_target import detect_target
+
+        target = detect_target(settings.root)
+    if target is None and not notes:
+        return settings
+    fingerprint = settings.fingerprint + repr((target and (target.version, target.below), notes))
+    return replace(settings, target=target, upgrade_notes=notes, fingerprint=fingerprint)
 
 
 def _settings(
@@ -245,6 +284,9 @@ def _settings(
 
     exclude = tuple(strings("exclude")) if "exclude" in table else DEFAULT_EXCLUDE
     exclude += tuple(strings("extend-exclude"))
+    force_exclude = table.get("force-exclude", False)
+    if not isinstance(force_exclude, bool):
+        raise ConfigError(f"{where}: force-exclude must be true or false, got {force_exclude!r}")
 
     fix_timeout = table.get("fix-timeout", DEFAULT_FIX_TIMEOUT)
     if isinstance(fix_timeout, bool) or not isinstance(fix_timeout, int) or not 1 <= fix_timeout <= 86400:
@@ -274,6 +316,7 @@ def _settings(
         per_file_ignores=tuple(per_file_ignores),
         exclude=exclude,
         fix_timeout=fix_timeout,
+        force_exclude=force_exclude,
         catalog=catalog,
         root=path.parent.resolve() if path else Path.cwd().resolve(),
         config_path=path,

@@ -9,18 +9,26 @@ from collections.abc import Iterator, Sequence
 from modal_gpu_lint.run.config import Settings
 
 
-def python_files(paths: Sequence[str], settings: Settings) -> Iterator[str]:
-    """Files to lint, sorted within each folder; folders named `*.py` are walked, not read."""
+def python_files(paths: Sequence[str], settings: Settings, *, force_exclude: bool | None = None) -> Iterator[str]:
+    """Files to lint, sorted within each folder; folders named `*.py` are walked, not read.
+
+    A file named explicitly is linted even when excluded (as ruff does), unless `force_exclude`
+    (`--force-exclude`, or `force-exclude = true` in the config when None): then the excludes apply
+    to it too, as to a file found while walking (what pre-commit, which names every staged file, needs).
+    """
+    force = settings.force_exclude if force_exclude is None else force_exclude
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
+            if force and settings.is_excluded(path):
+                continue
             for found in _walk(path, settings):
                 if found not in seen:
                     seen.add(found)
                     yield found
-        elif path not in seen:
+        elif path not in seen and not (force and settings.is_excluded(path)):
             seen.add(path)
-            yield path  # an explicit file is linted even when excluded (as ruff does)
+            yield path
 
 
 def _walk(root: str, settings: Settings) -> Iterator[str]:

@@ -183,6 +183,8 @@ def analyze(
     finally:  # what the checkers remember of this module holds its whole tree
         forget_bodies()
         forget_scopes()
+    if settings.target is not None:
+        findings = for_target(findings, settings)
     dependencies = facts.resolver.dependencies
     if not findings:
         return Analysis(dependencies=dependencies)
@@ -218,6 +220,35 @@ def analyze(
     return Analysis(kept, spans, len(dropped), dependencies)
 
 
+def for_target(findings: list[Finding], settings: Settings) -> list[Finding]:
+    """Findings as they apply to the client the project targets: a fix that writes an API the
+    target lacks is withheld; a finding about an API that still works there becomes an upgrade
+    note (kept only with `upgrade-notes`)."""
+    from modal_gpu_lint.facts.modal_versions import rule_versions, show
+
+    target = settings.target
+    assert target is not None
+    versions = rule_versions()
+    kept = []
+    for finding in findings:
+        known = versions.get(finding.code)
+        if known is None:
+            kept.append(finding)
+            continue
+        if finding.fix is not None and known.fix_needs is not None and not target.has(known.fix_needs):
+            finding.fix = None
+        if not target.has(known.stops):
+            if not settings.upgrade_notes:
+                continue
+            change = "deprecated" if known.deprecated else "fails"
+            finding.severity = "upgrade"
+            finding.message = f"upgrade note (works on modal {target}, {change} from {show(known.stops)}): " + (
+                finding.message
+            )
+        kept.append(finding)
+    return kept
+
+
 def to_diagnostics(
     path: str, module: cst.Module, text: str, analysis: Analysis, *, edits: bool = False
 ) -> list[Diagnostic]:
@@ -246,6 +277,7 @@ def to_diagnostics(
                 fix_applicability=finding.fix.applicability if finding.fix else None,
                 fix_message=finding.fix.message if finding.fix else "",
                 edits=fix_edits,
+                severity=finding.severity,
             )
         )
     out.sort(key=lambda d: (d.row, d.column, d.code))

@@ -1,0 +1,134 @@
+"""The Modal client a project targets, when the config does not say: its lock file (uv.lock,
+poetry.lock), else its `modal` requirement (pyproject.toml, requirements*.txt)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts.modal_versions import Target, VersionError, parse_version, target_from_specifier
+
+_REQUIREMENT = re.compile(r"^\s*modal\s*(?:\[[^\]]*\])?\s*\(?\s*([^;#)]*)", re.IGNORECASE)
+_PROJECT_FILES = ("uv.lock", "poetry.lock", "pyproject.toml")
+
+
+def detect_target(root: Path) -> Target | None:
+    """The target read from the first folder, from `root` up, that holds a project file; None when
+    nothing there names `modal` with an upper bound (the newest client is then assumed)."""
+    for folder in (root, *root.parents):
+        requirements = sorted(folder.glob("requirements*.txt"))
+        if not requirements and not any((folder / name).is_file() for name in _PROJECT_FILES):
+            continue
+        for lock in ("uv.lock", "poetry.lock"):
+            found = _from_lock(folder / lock)
+            if found is not None:
+                return found
+        found = _from_pyproject(folder / "pyproject.toml")
+        if found is not None:
+            return found
+        for path in requirements:
+            found = _from_requirements(path)
+            if found is not None:
+                return found
+        return None
+    return None
+
+
+def _toml(path: Path) -> Mapping[str, Any] | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"modal" not in data:
+        return None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None  # not ours to report: the file's own tool will
+
+
+_LOCKED = re.compile(rb'^\[\[package\]\]\s*\nname = "modal"\s*\nversion = "([^"]+)"', re.MULTILINE)
+
+
+def _from_lock(path: Path) -> Target | None:
+    """The locked version: found by its two lines (uv.lock and poetry.lock write `name` then
+    `version`; a lock may be megabytes), else by parsing the TOML."""
+    try:
+        match = _LOCKED.search(path.read_bytes())
+    except OSError:
+        return None
+    if match is not None:
+        try:
+            return Target(parse_version(match.group(1).decode("ascii", "replace")), source=path.name)
+        except VersionError:
+            return None
+    data = _toml(path)
+    for package in (data or {}).get("package", []):
+        if isinstance(package, Mapping) and str(package.get("name", "")).lower() == "modal":
+            try:
+                return Target(parse_version(str(package.get("version", ""))), source=f"{path.name}")
+            except VersionError:
+                return None
+    return None
+
+
+def _from_pyproject(path: Path) -> Target | None:
+    data = _toml(path)
+    if data is None:
+        return None
+    project = data.get("project", {})
+    for requirement in project.get("dependencies", []) if isinstance(project, Mapping) else []:
+        found = _from_line(str(requirement), f"{path.name} [project] dependencies")
+        if found is not None:
+            return found
+    poetry = (
+        data.get("tool", {}).get("poetry", {}).get("dependencies", {}) if isinstance(data.get("tool"), Mapping) else {}
+    )
+    spec = poetry.get("modal") if isinstance(poetry, Mapping) else None
+    if isinstance(spec, Mapping):
+        spec = spec.get("version")
+    if isinstance(spec, str):
+        return _poetry(spec, f"{path.name} [tool.poetry.dependencies]")
+    return None
+
+
+def _from_requirements(path: Path) -> Target | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        found = _from_line(line, path.name)
+        if found is not None:
+            return found
+    return None
+
+
+def _from_line(line: str, source: str) -> Target | None:
+    match = _REQUIREMENT.match(line)
+    if match is None or re.match(r"^\s*modal[\w.-]", line, re.IGNORECASE):  # `modal-foo` is another package
+        return None
+    try:
+        return target_from_specifier(match.group(1).strip(), f"{source}: {line.strip()}")
+    except VersionError:
+        return None
+
+
+def _poetry(spec: str, source: str) -> Target | None:
+    """Poetry's `^1.2` (< 2.0) and `~1.2` (< 1.3); other forms are PEP 440."""
+    spec = spec.strip()
+    try:
+        if spec[:1] in "^~" and spec[1:2] != "=":
+            parts = [int(p) for p in re.findall(r"\d+", spec)] + [0, 0]
+            if spec[0] == "^":
+                index = next((i for i, p in enumerate(parts[:3]) if p), 2)
+            else:
+                index = 1 if len(re.findall(r"\d+", spec)) > 1 else 0
+            bound = [*parts[:index], parts[index] + 1]
+            return Target(parse_version(".".join(map(str, bound))), below=True, source=f"{source}: modal {spec}")
+        return target_from_specifier(spec, f"{source}: modal {spec}")
+    except VersionError:
+        return None
