@@ -7,7 +7,6 @@ evaluates to UNKNOWN, and every rule stays silent on UNKNOWN.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -16,6 +15,7 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, ListValue, OtherValue, Unknown, Value
 from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
+from modal_gpu_lint.facts.modal_api import project_app
 
 
 @dataclass(frozen=True)
@@ -279,12 +279,6 @@ _ENV_GETTERS = {"os.environ.get", "os.getenv"}
 _MAX_ALTERNATIVES = 32
 _MAX_DEPTH = 24
 _APP_CONSTRUCTORS = {"modal.App", "modal.Stub", "modal.App.lookup"}
-# Modules whose objects have `.function(...)` or similar but are not Modal Apps.
-_NOT_MODAL = re.compile(
-    r"^(fastapi|flask|starlette|gradio|sglang|beam|celery|prefect|ray|dagster|airflow|typer|click|"
-    r"django|litestar|sanic|quart|runpod|replicate|banana_dev|cerebrium|baseten|truss)(\.|$)"
-)
-_APP_LIKE_NAME = re.compile(r"app|stub", re.IGNORECASE)
 
 
 class Resolver:
@@ -373,7 +367,7 @@ class Resolver:
                 if self.qualify(binding.value.func, scopes) not in _APP_CONSTRUCTORS:
                     return False
             elif isinstance(binding, ImportedName):
-                if not _project_app(binding.module, binding.name):
+                if not project_app(binding.module, binding.name):
                     return False
             else:
                 return False
@@ -388,7 +382,7 @@ class Resolver:
         if not found or not all(isinstance(b, ModuleRef) for b in found):
             return False
         module = self.qualify(expr.value, scopes)
-        return module is not None and _project_app(module, expr.attr.value)
+        return module is not None and project_app(module, expr.attr.value)
 
     def decorated_by_app(self, node: cst.FunctionDef | cst.ClassDef, method: str, scopes: Sequence[Scope]) -> bool:
         """Whether `node` carries `@app.<method>(...)` (or the bare `@app.<method>`)."""
@@ -560,13 +554,6 @@ def _root_name(expr: cst.BaseExpression) -> str:
     while isinstance(expr, cst.Attribute):
         expr = expr.value
     return expr.value if isinstance(expr, cst.Name) else ""
-
-
-def _project_app(module: str, name: str) -> bool:
-    """Whether `from MODULE import NAME` plausibly imports the project's own Modal App."""
-    if module.split(".")[0] == "modal" or _NOT_MODAL.match(module):
-        return False
-    return _APP_LIKE_NAME.search(name) is not None
 
 
 def _arith(op: cst.BaseBinaryOp, a: Value, b: Value) -> Value:
