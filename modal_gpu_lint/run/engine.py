@@ -105,6 +105,20 @@ def parse_modal(path: str, data: bytes) -> tuple[Source, cst.Module] | None:
     return source, parse_cst(path, source.text)
 
 
+def needs_libcst(path: str, data: bytes) -> bool:
+    """Whether `parse_modal` would parse the file with libcst (or report it unparsable); for
+    a prefiltered file: the nesting guard and the gate, without libcst."""
+    try:
+        source, tree = guarded(path, data)
+    except FileErrorException:
+        return True
+    if tree is None:
+        return True
+    from modal_gpu_lint.analysis.gate import may_have_sites
+
+    return may_have_sites(tree, source.text)
+
+
 def guarded(path: str, data: bytes) -> tuple[Source, ast.Module | None]:
     """Decode and run the nesting guard (FileErrorException when the file is refused); Python's
     tree of the file comes back too (None when this Python cannot parse it)."""
