@@ -67,6 +67,15 @@ PASS = {
     "stub call": "import modal\nstub = modal.Stub('x')\n",
     "web endpoint": "import modal\n@modal.web_endpoint()\ndef f(): ...\n",
     "web endpoint import": "from modal import web_endpoint\n",
+    "image through names": (
+        "import modal\nbase = modal.Image.debian_slim()\nimage = base.pip_install('x')\n"
+        "image.run_function(f, gpu='T4')\n"
+    ),
+    "create imported": "from modal.Sandbox import create\ncreate.aio(gpu='T4')\n",
+    "remote lookup through a name": (
+        "from modal import Function as F\nf = F.from_name('a', 'b')\nf.with_options(gpu='T4')\n"
+    ),
+    "gpu module attribute": "import modal\nmodal.gpu.function()\n",
     "import_module": "import importlib\nm = importlib.import_module('modal')\nm.App().function(gpu='T4')\n",
     "split attribute": "from .common import app\n(app.  # the App\n    function)(gpu='T4')\n",
     "continued attribute": "from .common import app\napp.\\\nfunction(gpu='T4')\n",
@@ -81,6 +90,11 @@ DROP = {
     "not an app": "from flask import app\napp.function(gpu='T4')\n",
     "method of a parameter": "def f(x):\n    return x.function(gpu='T4')\n",
     "function word": "from .common import app\n# app.run() and a function(gpu) call\nfunction(gpu='T4')\n",
+    "modal's own image class": (
+        "import modal\nclass _Image:\n    def f(self):\n        return self.pip_install(gpu='T4')\n"
+    ),
+    "modal's own sandbox": "import modal\ndef make(cls):\n    return cls.create(gpu='T4').with_options(gpu='T4')\n",
+    "import_module elsewhere": "import importlib\nm = importlib.import_module('json')\nm.App().function(gpu='T4')\n",
     "star import": "from modal import *\nApp().function(gpu='T4')\n",  # the call finder ignores `*` too
     "image without modal.Image": "import modal\nimage = builder.pip_install('x', gpu='T4')\n",
 }

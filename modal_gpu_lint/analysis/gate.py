@@ -44,14 +44,25 @@ _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 def may_have_sites(tree: ast.AST, text: str) -> bool:
     """False only when no Modal call site or removed Modal name can be in the file."""
-    if "import_module" in text:
-        return True
     imports = _Imports(tree)
     if imports.event:
         return True
+    if "import_module" in text and _names_modal_module(tree):
+        return True  # `m = importlib.import_module("modal")`: left to the call finder
     if not imports.modal and not _METHOD_TEXT.search(text):
         return False  # no App: neither `modal` nor an attribute `.function`/`.cls`/`.server`
     return _Uses(tree, imports).sites
+
+
+def _names_modal_module(tree: ast.AST) -> bool:
+    """Whether a string in the file names `modal` or a module in it (the resolver follows
+    `importlib.import_module("...")` with a plain string only)."""
+    return any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and (node.value == "modal" or node.value.startswith("modal."))
+        for node in ast.walk(tree)
+    )
 
 
 class _Imports:
@@ -60,50 +71,64 @@ class _Imports:
     def __init__(self, tree: ast.AST) -> None:
         self.modal = False  # some name is bound to the `modal` package or something in it
         self.event = False  # an import that is itself a finding's site (`from modal import Stub`, ...)
-        self.names: set[str] = set()  # the last part of every imported name (what `qualify` may end in)
+        # local name -> the last part of each dotted name it is imported as (what `qualify` ends in)
+        self.bound: dict[str, set[str]] = {}
         self.apps: set[str] = set()  # local names of Apps imported from the project
-        self.constructors: set[str] = set()  # local names of an imported App, Stub or lookup
         for statement in _statements(tree):
             if isinstance(statement, ast.Import):
                 for alias in statement.names:
                     parts = alias.name.split(".")
-                    self.names.update(parts)
                     if parts[0] == "modal":
                         self.modal = True
                         self.event |= alias.name == "modal.gpu"
-                    if alias.asname and parts[-1] in _CONSTRUCTORS:
-                        self.constructors.add(alias.asname)
+                    local, last = (alias.asname, parts[-1]) if alias.asname else (parts[0], parts[0])
+                    self.bound.setdefault(local, set()).add(last)
             elif isinstance(statement, ast.ImportFrom):
                 module = statement.module or ""
-                self.names.update(module.split("."))
-                top = module.split(".")[0] if statement.level == 0 else ""
-                if top == "modal":
+                if statement.level == 0 and module.split(".")[0] == "modal":
                     self.modal = True
                     names = {alias.name for alias in statement.names}
                     self.event |= "*" not in names and (
                         module == "modal.gpu" or (module == "modal" and not names.isdisjoint(_REMOVED))
                     )
                 for alias in statement.names:
-                    self.names.add(alias.name)
-                    if alias.name in _CONSTRUCTORS:
-                        self.constructors.add(alias.asname or alias.name)
+                    self.bound.setdefault(alias.asname or alias.name, set()).add(alias.name)
                     if project_app(module, alias.name):
                         self.apps.add(alias.asname or alias.name)
 
+    def names_as(self, expr: ast.expr, parts: frozenset[str]) -> bool:
+        """Whether `Resolver.qualify(expr)` may end in one of `parts`: an attribute of that name,
+        or a name imported as one."""
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in parts
+        return isinstance(expr, ast.Name) and not self.bound.get(expr.id, set()).isdisjoint(parts)
+
+
+_IMAGE = frozenset({"Image"})
+_SANDBOX = frozenset({"Sandbox"})
+_CREATE = frozenset({"create"})
+_GPU = frozenset({"gpu"})
+_REMOTE_CLASSES = frozenset({"Cls", "Function"})
+
 
 class _Uses:
-    """One walk of the tree: whether a call the call finder reports can be there."""
+    """One walk of the tree: whether a call the call finder reports can be there. Each test
+    mirrors one branch of `analysis.sites` with names in place of what they are bound to."""
 
     def __init__(self, tree: ast.AST, imports: _Imports) -> None:
         self.imports = imports
-        attributes: set[str] = set()
         receivers: list[ast.expr] = []  # of `.function`/`.cls`/`.server`
+        calls: list[ast.Attribute] = []  # other attributes a Modal call may be made through
+        removed = False  # `modal.Stub`, `modal.web_endpoint`, `modal.gpu.X(...)`
         self.assigned: dict[str, list[ast.expr]] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute):
-                attributes.add(node.attr)
-                if node.attr in _APP_METHODS:
+                attr = node.attr
+                if attr in _APP_METHODS:
                     receivers.append(node.value)
+                elif attr in _IMAGE_METHODS or attr in ("with_options", "create", "aio"):
+                    calls.append(node)
+                removed = removed or attr in ("Stub", "web_endpoint") or self._is_gpu_module(node.value)
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -112,13 +137,10 @@ class _Uses:
                             self.assigned.setdefault(name.id, []).append(node.value)
         self.sites = any(self._is_app(receiver) for receiver in receivers)
         if imports.modal and not self.sites:
-            named = attributes | imports.names  # every last part `Resolver.qualify` can give
-            self.sites = (
-                not attributes.isdisjoint(_REMOVED)
-                or ("with_options" in attributes and not named.isdisjoint(_REMOTE_LOOKUPS))
-                or (not attributes.isdisjoint({"create", "aio"}) and "Sandbox" in named)
-                or (not attributes.isdisjoint(_IMAGE_METHODS) and "Image" in named)
-            )
+            self.sites = removed or any(self._modal_call(node) for node in calls)
+
+    def _is_gpu_module(self, expr: ast.expr) -> bool:
+        return self.imports.modal and self.imports.names_as(expr, _GPU)
 
     def _is_app(self, expr: ast.expr) -> bool:
         """`Resolver.is_app`, widened: a constructor call, a name assigned one (anywhere, in any
@@ -134,14 +156,54 @@ class _Uses:
     def _builds_app(self, expr: ast.expr) -> bool:
         if not self.imports.modal:
             return False
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, ast.Attribute) and func.attr in _CONSTRUCTORS:
-                    return True
-                if isinstance(func, ast.Name) and func.id in self.imports.constructors:
-                    return True
+        return any(
+            isinstance(node, ast.Call) and self.imports.names_as(node.func, _CONSTRUCTORS) for node in ast.walk(expr)
+        )
+
+    def _modal_call(self, func: ast.Attribute) -> bool:
+        """`_SiteFinder._modal_call` for `with_options`, `Sandbox.create(.aio)` and the image methods."""
+        receiver = func.value
+        if func.attr == "with_options":
+            return self._remote_lookup(receiver, 0)
+        if func.attr == "create":
+            return self.imports.names_as(receiver, _SANDBOX)
+        if func.attr == "aio":
+            if isinstance(receiver, ast.Attribute) and receiver.attr == "create":
+                return self.imports.names_as(receiver.value, _SANDBOX)
+            return self.imports.names_as(receiver, _CREATE)
+        return self._image(receiver, 0, frozenset())  # an image method
+
+    def _remote_lookup(self, expr: ast.expr, depth: int) -> bool:
+        """`modal.Cls.from_name(...)` and the like, or a name assigned one (Functions and Classes
+        an App decorates are sites of their own)."""
+        if depth > 64:
+            return False
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr in _REMOTE_LOOKUPS:
+                return self.imports.names_as(func.value, _REMOTE_CLASSES)
+            return self.imports.names_as(func, _REMOTE_LOOKUPS)
+        if isinstance(expr, ast.Name):
+            return any(self._remote_lookup(value, depth + 1) for value in self.assigned.get(expr.id, ()))
         return False
+
+    def _image(self, expr: ast.expr, depth: int, seen: frozenset[str]) -> bool:
+        """`_SiteFinder._image_state` widened: a chain of calls and attributes down to `modal.Image`,
+        through names assigned one."""
+        if depth > 64:
+            return False
+        if isinstance(expr, ast.Call):
+            return self._image(expr.func, depth + 1, seen)
+        if isinstance(expr, ast.Attribute):
+            return expr.attr == "Image" or self._image(expr.value, depth + 1, seen)
+        if not isinstance(expr, ast.Name):
+            return False
+        if self.imports.names_as(expr, _IMAGE):
+            return True
+        if expr.id in seen:
+            return False
+        values = self.assigned.get(expr.id, ())
+        return any(self._image(value, depth + 1, seen | {expr.id}) for value in values)
 
 
 def _statements(tree: ast.AST) -> list[ast.stmt]:
