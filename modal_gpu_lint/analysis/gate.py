@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 from modal_gpu_lint.facts.modal_api import APP_CALLS, APP_LIKE_NAME, IMAGE_CALLS, project_app
 
@@ -109,6 +110,8 @@ _SANDBOX = frozenset({"Sandbox"})
 _CREATE = frozenset({"create"})
 _GPU = frozenset({"gpu"})
 _REMOTE_CLASSES = frozenset({"Cls", "Function"})
+_CALL_ATTRIBUTES = _IMAGE_METHODS | {"with_options", "create", "aio"}
+_REMOVED_ATTRIBUTES = frozenset({"Stub", "web_endpoint"})
 
 
 class _Uses:
@@ -117,30 +120,41 @@ class _Uses:
 
     def __init__(self, tree: ast.AST, imports: _Imports) -> None:
         self.imports = imports
-        receivers: list[ast.expr] = []  # of `.function`/`.cls`/`.server`
+        self.assigned: dict[str, list[ast.expr]] = {}  # name -> every value assigned to it, anywhere
+        self.sites = self._find(tree)
+
+    def _find(self, tree: ast.AST) -> bool:
+        """A candidate that passes with the assignments seen so far ends the walk (an assignment
+        seen later only adds values); the others are tried again once every assignment is known."""
+        modal = self.imports.modal
+        apps: list[ast.expr] = []  # receivers of `.function`/`.cls`/`.server`
         calls: list[ast.Attribute] = []  # other attributes a Modal call may be made through
-        removed = False  # `modal.Stub`, `modal.web_endpoint`, `modal.gpu.X(...)`
-        self.assigned: dict[str, list[ast.expr]] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute):
+        for node in _nodes(tree):
+            kind = type(node)
+            if kind is ast.Attribute:
+                assert isinstance(node, ast.Attribute)
                 attr = node.attr
                 if attr in _APP_METHODS:
-                    receivers.append(node.value)
-                elif attr in _IMAGE_METHODS or attr in ("with_options", "create", "aio"):
-                    calls.append(node)
-                removed = removed or attr in ("Stub", "web_endpoint") or self._is_gpu_module(node.value)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    for name in ast.walk(target):
-                        if isinstance(name, ast.Name):
-                            self.assigned.setdefault(name.id, []).append(node.value)
-        self.sites = any(self._is_app(receiver) for receiver in receivers)
-        if imports.modal and not self.sites:
-            self.sites = removed or any(self._modal_call(node) for node in calls)
-
-    def _is_gpu_module(self, expr: ast.expr) -> bool:
-        return self.imports.modal and self.imports.names_as(expr, _GPU)
+                    if self._is_app(node.value):
+                        return True
+                    apps.append(node.value)
+                if modal:
+                    if attr in _CALL_ATTRIBUTES:
+                        if self._modal_call(node):
+                            return True
+                        calls.append(node)
+                    # `modal.Stub`, `modal.web_endpoint`, `modal.gpu.X`
+                    if attr in _REMOVED_ATTRIBUTES or self.imports.names_as(node.value, _GPU):
+                        return True
+            elif kind is ast.Assign or kind is ast.AnnAssign or kind is ast.NamedExpr:
+                assert isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr))
+                if node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        for name in ast.walk(target):
+                            if isinstance(name, ast.Name):
+                                self.assigned.setdefault(name.id, []).append(node.value)
+        return any(self._is_app(receiver) for receiver in apps) or any(self._modal_call(node) for node in calls)
 
     def _is_app(self, expr: ast.expr) -> bool:
         """`Resolver.is_app`, widened: a constructor call, a name assigned one (anywhere, in any
@@ -204,6 +218,23 @@ class _Uses:
             return False
         values = self.assigned.get(expr.id, ())
         return any(self._image(value, depth + 1, seen | {expr.id}) for value in values)
+
+
+def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of the tree, depth first, in about source order (`ast.walk` costs twice as
+    much: its generators per node, and the `Load`/`Store` context nodes it also visits)."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in node._fields:
+            if name == "ctx":
+                continue
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                stack.extend([child for child in reversed(value) if isinstance(child, ast.AST)])
+            elif isinstance(value, ast.AST):
+                stack.append(value)
 
 
 def _statements(tree: ast.AST) -> list[ast.stmt]:
