@@ -21,9 +21,13 @@ class Replace:
 
 @dataclass(frozen=True, eq=False)
 class Remove:
-    """Remove `node` from its parent (an argument, an import name, a decorator, a statement)."""
+    """Remove `node` from its parent (an argument, an import name, a decorator, a statement).
+
+    `above`: comment lines right above `node` that the fix has written elsewhere; they go too.
+    """
 
     node: cst.CSTNode
+    above: tuple[cst.EmptyLine, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +94,7 @@ class Diagnostic:
     fix_applicability: Applicability | None = None
     fix_message: str = ""
     edits: tuple[Edit, ...] = field(default=())
+    cell: int | None = None  # in a notebook: the cell (rows count from its first line)
 
     @property
     def noqa_row(self) -> int:

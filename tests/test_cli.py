@@ -173,7 +173,18 @@ def test_json_shape_is_ruffs(tmp_path: Path) -> None:
     ]
     position = {"row", "column"}
     for item in items:
-        assert set(item) == {"code", "message", "filename", "location", "end_location", "fix", "noqa_row", "url"}
+        assert set(item) == {
+            "code",
+            "message",
+            "filename",
+            "location",
+            "end_location",
+            "fix",
+            "noqa_row",
+            "url",
+            "cell",
+        }
+        assert item["cell"] is None
         assert item["filename"] == str(tmp_path.resolve() / "app.py")
         assert set(item["location"]) == position
         assert set(item["end_location"]) == position

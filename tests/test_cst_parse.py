@@ -25,7 +25,11 @@ def test_same_tree_as_libcst(path: Path) -> None:
         pytest.skip("libcst rejects this fixture (a bad-input case)")
     got = parse_module(text)
     assert got.deep_equals(expected)
-    assert got.code == text
+    if text.endswith("\r") and not text.endswith("\r\n"):
+        # libcst drops a CR-only file's last `\r` (run.fixer puts it back: fix/cr_only.*.py)
+        assert got.code == text[:-1]
+    else:
+        assert got.code == text
 
 
 def test_validation_is_back_after_a_parse() -> None:

@@ -26,8 +26,6 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, json_findings, run_cli
 
-from modal_gpu_lint.analysis.source import decode
-
 FIX = FIXTURES / "fix"
 INPUTS = sorted(FIX.glob("*.in.py"))
 NAMES = [p.name[: -len(".in.py")] for p in INPUTS]
@@ -70,9 +68,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], Run]
         second_bytes = {p.name: p.read_bytes() for p in folder.iterdir()}
         for name, data in fixed.items():  # keep the first run's result for the byte comparison
             (folder / name).write_bytes(data)
-        diff = run_cli("--diff", "--no-cache", *args, ".", cwd=diff_folder)
+        diff = _run_cli_bytes("--diff", "--no-cache", *args, ".", cwd=diff_folder)
         out[args] = Run(folder, first, second, second_bytes, diff_folder, diff)
     return out
+
+
+def _run_cli_bytes(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Like `run_cli`, with stdout read as bytes and kept byte for byte (as latin-1 text)."""
+    done = subprocess.run([sys.executable, "-m", "modal_gpu_lint", *args], cwd=cwd, capture_output=True, timeout=300)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode("latin-1"), done.stderr.decode())
 
 
 def _target(path: Path) -> str:
@@ -107,16 +111,17 @@ def test_diff_writes_nothing_and_turns_input_into_output(runs: dict[tuple[str, .
     source = FIX / f"{name}.in.py"
     run = runs[fix_args(source)]
     assert (run.diff_folder / f"{name}.py").read_bytes() == source.read_bytes(), "--diff must not write"
-    before = decode(source.read_bytes()).text
-    after = decode((FIX / f"{name}.out.py").read_bytes()).text
+    # the diff holds the files' own bytes (encoding, BOM, line endings): compare them as bytes
+    before = source.read_bytes().decode("latin-1")
+    after = (FIX / f"{name}.out.py").read_bytes().decode("latin-1")
     patches = _split_diff(run.diff.stdout)
-    path = f"./{name}.py" if f"./{name}.py" in patches else f"{name}.py"
+    path = f"{name}.py"
+    assert f"./{name}.py" not in patches, "a relative path is written without `./` (git apply rejects it)"
     if before == after:
         assert path not in patches
         return
     assert path in patches, run.diff.stdout
-    # (the CLI's stdout is read as text, which turns CRLF into LF: compare the lines)
-    assert _apply(before, patches[path]).replace("\r\n", "\n") == after.replace("\r\n", "\n")
+    assert _apply(before, patches[path]) == after
 
 
 def test_diff_exit_code_says_whether_changes_are_pending(runs: dict[tuple[str, ...], Run]) -> None:
@@ -216,12 +221,37 @@ def test_git_applies_the_diff(tmp_path: Path) -> None:
     assert target.read_bytes() == (FIX / "several_in_one_call.out.py").read_bytes()
 
 
+@pytest.mark.parametrize("tool", ["git", "patch"])
+def test_diff_of_a_folder_applies_byte_for_byte(tmp_path: Path, tool: str) -> None:
+    """`--diff .` (latin-1, CRLF and BOM files in a subfolder too) applies with `git apply -p0` and
+    `patch -p0`, as the README says, and gives the bytes `--fix` writes."""
+    program = shutil.which(tool)
+    if program is None:
+        pytest.skip(f"{tool} is not installed")
+    names = ["latin1", "crlf", "bom", "mgl205_max_inputs"]
+    (tmp_path / "sub").mkdir()
+    for name in names:
+        for folder in (tmp_path, tmp_path / "sub"):
+            shutil.copyfile(FIX / f"{name}.in.py", folder / f"{name}.py")
+    diff = subprocess.run(
+        [sys.executable, "-m", "modal_gpu_lint", "--diff", "--no-cache", "."], cwd=tmp_path, capture_output=True
+    )
+    assert diff.returncode == 1, diff.stderr
+    (tmp_path / "fix.patch").write_bytes(diff.stdout)
+    command = [program, "apply", "-p0", "fix.patch"] if tool == "git" else [program, "-p0", "-i", "fix.patch"]
+    applied = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    for name in names:
+        for folder in (tmp_path, tmp_path / "sub"):
+            assert (folder / f"{name}.py").read_bytes() == (FIX / f"{name}.out.py").read_bytes(), (folder, name)
+
+
 # ---- helpers --------------------------------------------------------------------------------
 def _split_diff(text: str) -> dict[str, list[str]]:
     """The combined `--diff` output, per file."""
     out: dict[str, list[str]] = {}
     current: list[str] | None = None
-    lines = text.splitlines(keepends=True)
+    lines = _split_lines(text)
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -240,7 +270,7 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 def _apply(text: str, patch: list[str]) -> str:
     """Apply one file's unified diff hunks to `text` (exact context required)."""
-    old = text.splitlines(keepends=True)
+    old = _split_lines(text)
     new: list[str] = []
     position = 0
     pending: str | None = None
@@ -268,6 +298,11 @@ def _apply(text: str, patch: list[str]) -> str:
             new.append(body)
     new.extend(old[position:])
     return "".join(new)
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines ended by `\\n`, `\\r\\n` or `\\r` only, as Python and patch tools count them."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
 def _show(got: bytes, expected: bytes) -> str:

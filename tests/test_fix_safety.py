@@ -268,11 +268,12 @@ def test_write_atomic_without_an_expected_content(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "chown"), reason="POSIX owners")
-def test_an_owner_that_cannot_be_kept_does_not_stop_the_write(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The file belongs to someone else (simulated) and chown is refused: it is written, bits kept."""
+def test_a_file_whose_owner_cannot_be_kept_is_left_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The file belongs to someone else (simulated) and chown is refused, as for a user who is not
+    root: replacing it would give it to the running user, so it is not written."""
     path = tmp_path / "app.py"
     path.write_bytes(OLD)
-    path.chmod(0o640)
+    path.chmod(0o664)
 
     def refuse(path: str, uid: int, gid: int) -> None:
         raise PermissionError(1, "Operation not permitted")
@@ -280,11 +281,45 @@ def test_an_owner_that_cannot_be_kept_does_not_stop_the_write(monkeypatch: pytes
     monkeypatch.setattr(write, "_owner", lambda path: (-1, -1))  # the new file's owner differs
     monkeypatch.setattr(write.os, "chown", refuse)
     result = fix_file(str(path), SETTINGS)
-    assert result.written
-    assert result.error is None
-    assert path.read_bytes() == NEW
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert not result.written
+    assert result.error is not None
+    assert result.error.message.startswith("cannot write: it belongs to user ")
+    assert result.fixed == 0
+    assert [d.code for d in result.diagnostics] == ["MGL201"]  # the finding is still there
+    assert path.read_bytes() == OLD
+    assert stat.S_IMODE(path.stat().st_mode) == 0o664
     assert _folder_listing(tmp_path) == ["app.py"]
+
+
+def test_a_file_the_user_may_not_write_is_left_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`os.access` says no (another user's file, a user who is not root): nothing is written."""
+    path = tmp_path / "app.py"
+    path.write_bytes(OLD)
+    monkeypatch.setattr(write.os, "access", lambda path, mode: False)
+    result = fix_file(str(path), SETTINGS)
+    assert not result.written
+    assert result.error is not None
+    assert "cannot write: permission denied" in result.error.message
+    assert path.read_bytes() == OLD
+    assert _folder_listing(tmp_path) == ["app.py"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_read_only_file_is_left_alone_even_for_root(tmp_path: Path) -> None:
+    """Mode 0444 in a writable folder: the file is not replaced, the run names it and exits 2, and
+    the summary counts nothing as fixed there; the other file is fixed."""
+    (tmp_path / "ro.py").write_bytes(OLD)
+    (tmp_path / "ro.py").chmod(0o444)
+    (tmp_path / "rw.py").write_bytes(OLD)
+    result = run_cli("--fix", "--no-cache", "ro.py", "rw.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ro.py: cannot write: the file is read-only (mode 0444); it was left as it was" in result.stderr
+    assert "Found 2 errors (1 fixed, 1 remaining)." in result.stdout
+    assert "ro.py:6:37: MGL201" in result.stdout
+    assert (tmp_path / "ro.py").read_bytes() == OLD
+    assert stat.S_IMODE((tmp_path / "ro.py").stat().st_mode) == 0o444
+    assert (tmp_path / "rw.py").read_bytes() == NEW
+    assert _folder_listing(tmp_path) == ["ro.py", "rw.py"]
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file to another user")

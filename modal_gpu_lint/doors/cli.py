@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from modal_gpu_lint import __version__
+from modal_gpu_lint.doors.stdin import STDIN, check_stdin, config_start
 from modal_gpu_lint.report.output import FORMATS, concise, full, github, github_error, statistics, to_json, use_color
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
 from modal_gpu_lint.run.discover import python_files
@@ -15,7 +16,7 @@ from modal_gpu_lint.run.engine import FileResult
 from modal_gpu_lint.run.runner import fix_paths, lint_paths
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SUBCOMMANDS = ("check", "rule", "catalog", "inventory")
+SUBCOMMANDS = ("check", "rule", "catalog", "inventory", "server")
 
 
 def _codes(value: str) -> list[str]:
@@ -27,7 +28,8 @@ def check_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="modal-gpu-lint",
         description="Check GPU requests, timeouts and removed APIs in Modal programs.",
-        epilog="Other commands: 'modal-gpu-lint rule CODE', 'modal-gpu-lint catalog', 'modal-gpu-lint inventory'.",
+        epilog="Other commands: 'modal-gpu-lint rule CODE', 'modal-gpu-lint catalog', 'modal-gpu-lint inventory',"
+        " 'modal-gpu-lint server' (a language server over stdio).",
     )
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or folders (default: .)")
     parser.add_argument("--select", type=_codes, help="codes or prefixes to check, replacing the configured set")
@@ -48,6 +50,11 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     parser.add_argument("--config", type=Path, help="a pyproject.toml to read instead of the nearest one")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="with the path '-': check standard input as if it were the file NAME (config, excludes apply)",
+    )
     parser.add_argument("--version", action="version", version=f"modal-gpu-lint {__version__}")
     return parser
 
@@ -64,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from modal_gpu_lint.report.inventory import main as inventory_main
 
             return inventory_main(args[1:])
+        if args and args[0] == "server":
+            return _server(args[1:])
         if args and args[0] == "check":
             args = args[1:]
         return _check(args)
@@ -79,16 +88,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(argv: list[str]) -> int:
     parser = check_parser()
     options = parser.parse_args(argv)
+    from_stdin = STDIN in options.paths
+    if from_stdin and len(options.paths) > 1:
+        parser.error("'-' (standard input) must be the only path")
+    if options.stdin_filename and not from_stdin:
+        if options.paths != ["."]:
+            parser.error("--stdin-filename names standard input: give the path '-' (or no path)")
+        options.paths = [STDIN]  # as ruff: --stdin-filename alone reads standard input
+        from_stdin = True
     try:
         settings = load_settings(
             options.config,
             select=options.select,
             extend_select=options.extend_select,
             ignore=options.ignore,
+            start=config_start(options),
         )
     except ConfigError as error:
         print(f"modal-gpu-lint: error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    if options.show_diff and options.format not in ("text", "concise"):
+        parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
+    if from_stdin:
+        return check_stdin(options, settings, _report)
     missing = [p for p in options.paths if not Path(p).exists()]
     for path in missing:
         print(f"modal-gpu-lint: error: {path}: no such file or folder", file=sys.stderr)
@@ -96,8 +118,6 @@ def _check(argv: list[str]) -> int:
     if options.fix or options.diff:
         code = _fix(python_files(paths, settings), options, settings)
         return EXIT_ERROR if missing else code
-    if options.show_diff and options.format not in ("text", "concise"):
-        parser.error("--show-diff prints a diff after the findings: use it with --format text or concise")
     results = lint_paths(
         python_files(paths, settings),
         settings,
@@ -128,8 +148,7 @@ def _fix(paths: Iterable[str], options: argparse.Namespace, settings: Settings) 
     errors = [f.error for f in fixes if f.error is not None]
     for error in errors:
         print(f"{error}", file=sys.stderr)
-    for f in fixes:
-        sys.stdout.write(f.diff)
+    _write_bytes(b"".join(f.diff for f in fixes))
     would = sum(f.fixed for f in fixes if f.changed)
     if would:
         print(f"Would fix {would} {'error' if would == 1 else 'errors'}.", file=sys.stderr)
@@ -156,11 +175,26 @@ def _show_diff(results: list[FileResult], options: argparse.Namespace, settings:
             f"\nThe {kind}, as `modal-gpu-lint --fix{' --unsafe-fixes' if options.unsafe_fixes else ''}` "
             "would apply them:\n"
         )
-        sys.stdout.write("".join(diffs))
+        _write_bytes(b"".join(diffs))
+
+
+def _write_bytes(data: bytes) -> None:
+    """Diffs are the files' own bytes (encoding, line endings): they go to stdout unchanged."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (tests capturing stdout)
+        sys.stdout.write(data.decode("utf-8", "surrogateescape"))
+        return
+    buffer.write(data)
+    buffer.flush()
 
 
 def _report(
-    results: list[FileResult], options: argparse.Namespace, settings: Settings, fixed: int | None = None
+    results: list[FileResult],
+    options: argparse.Namespace,
+    settings: Settings,
+    fixed: int | None = None,
+    sources: dict[str, bytes] | None = None,
 ) -> int:
     errors = [r.error for r in results if r.error is not None]
     for error in errors:
@@ -178,18 +212,22 @@ def _report(
         print(to_sarif(diagnostics, errors), file=out)
     elif options.format == "github":
         for error in errors:
-            print(github_error(error.path, error.message, error.row, error.column), file=out)
+            if error.cell is not None:
+                message = f"cell {error.cell}, line {error.row}, column {error.column}: {error.message}"
+                print(github_error(error.path, message), file=out)
+            else:
+                print(github_error(error.path, error.message, error.row, error.column), file=out)
         for d in diagnostics:
             print(github(d), file=out)
     elif options.format == "concise":
         for d in diagnostics:
             print(concise(d, color), file=out)
     else:
-        by_path: dict[str, list[str]] = {}
+        by_path: dict[tuple[str, int | None], list[str]] = {}
         for d in diagnostics:
-            if d.path not in by_path:
-                by_path[d.path] = _lines(d.path)
-            print(full(d, by_path[d.path], color) + "\n", file=out)
+            if (d.path, d.cell) not in by_path:
+                by_path[d.path, d.cell] = _lines(d.path, (sources or {}).get(d.path), d.cell)
+            print(full(d, by_path[d.path, d.cell], color) + "\n", file=out)
     if options.format in ("text", "concise") and not options.statistics:
         _summary(diagnostics, len(errors), fixed, options.unsafe_fixes)
     if errors:
@@ -220,13 +258,20 @@ def _summary(diagnostics: list, errors: int, fixed: int | None = None, unsafe_fi
         print(f"({unsafe} {'more ' if fixable else ''}fixable with `--fix --unsafe-fixes`.)")
 
 
-def _lines(path: str) -> list[str]:
+def _lines(path: str, data: bytes | None = None, cell: int | None = None) -> list[str]:
+    """The lines of a file (of `data`, the text read from standard input, when given), or of a
+    notebook's cell."""
+    from modal_gpu_lint.analysis.notebook import NotebookError, read_notebook
     from modal_gpu_lint.analysis.source import SourceError, decode, split_lines
 
     try:
-        with open(path, "rb") as handle:
-            return split_lines(decode(handle.read()).text)
-    except (OSError, SourceError):
+        if data is None:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        if cell is not None:
+            return read_notebook(data).cells.get(cell, [])
+        return split_lines(decode(data).text)
+    except (OSError, SourceError, NotebookError):
         return []
 
 
@@ -267,3 +312,16 @@ def _catalog(argv: list[str]) -> int:
 
     print(catalog_table(settings.catalog))
     return EXIT_OK
+
+
+def _server(argv: list[str]) -> int:
+    try:
+        from modal_gpu_lint.doors.lsp_server import main as server_main
+    except ImportError as error:
+        print(
+            f"modal-gpu-lint: error: the language server needs pygls ({error}); "
+            "install it with: pip install 'modal-gpu-lint[lsp]'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return server_main(argv)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from typing import TypeVar
 
 import libcst as cst
 
 from modal_gpu_lint.analysis.cst_parse import unvalidated
 from modal_gpu_lint.analysis.positions import LineIndex
+from modal_gpu_lint.analysis.walk import NOISE, may_hold_code, visit
 from modal_gpu_lint.findings import AddImport, Change, Edit, Fix, InsertDecorator, Remove, Replace
 
 T = TypeVar("T")
@@ -37,7 +39,25 @@ def _touched(change: Change) -> set[int]:
         return {id(change.target), id(change.after)}
     walker = _Subtree()
     _revalidating(lambda: change.node.visit(walker))
+    if isinstance(change, Remove):
+        for line in change.above:
+            _revalidating(lambda line=line: line.visit(walker))  # type: ignore[misc]
     return walker.ids
+
+
+class _Comments(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.found.append(node.value)
+
+
+def comments(node: cst.CSTNode) -> list[str]:
+    """The text of every comment in `node`, in order."""
+    finder = _Comments()
+    visit(node, finder)
+    return finder.found
 
 
 def _revalidating(step: Callable[[], T]) -> T:
@@ -119,6 +139,32 @@ def _join(
     return keep.with_changes(indent=True, last_line=cst.SimpleWhitespace(""))
 
 
+def _lost_comments(original: cst.CSTNode, new: cst.CSTNode) -> list[str]:
+    """The comments of `original` that `new` does not have (a replacement keeps none by itself)."""
+    kept = comments(new)
+    lost = []
+    for comment in comments(original):
+        if comment in kept:
+            kept.remove(comment)
+        else:
+            lost.append(comment)
+    return lost
+
+
+def _with_comment(whitespace: cst.BaseParenthesizableWhitespace, text: str) -> cst.BaseParenthesizableWhitespace | None:
+    """A line break with `text` as its line's comment, or None when there is no free line end."""
+    if not isinstance(whitespace, cst.ParenthesizedWhitespace) or whitespace.first_line.comment is not None:
+        return None
+    first = whitespace.first_line.with_changes(whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(text))
+    return whitespace.with_changes(first_line=first)
+
+
+def _has_comment(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.ParenthesizedWhitespace) and (
+        whitespace.first_line.comment is not None or any(line.comment is not None for line in whitespace.empty_lines)
+    )
+
+
 def _join_middle(
     keep: cst.BaseParenthesizableWhitespace, below: cst.BaseParenthesizableWhitespace
 ) -> cst.BaseParenthesizableWhitespace:
@@ -137,8 +183,62 @@ def _join_middle(
     return keep
 
 
+def _changed_nodes(changes: Sequence[Change]) -> set[int]:
+    """Ids of the nodes the changes rewrite (the statement holding each must be visited)."""
+    out: set[int] = set()
+    for change in changes:
+        if isinstance(change, InsertDecorator):
+            out.add(id(change.target))
+        elif not isinstance(change, AddImport):
+            out.add(id(change.node))
+    return out
+
+
+_CODE_FIELDS: dict[type, tuple[str, ...]] = {}
+_KIND: dict[type, int] = {}  # 0: whitespace or punctuation, 1: a statement, 2: another node
+
+
+def _statements_holding(module: cst.Module, targets: set[int]) -> set[int]:
+    """Ids of the statements (at any depth) that hold a node of `targets` (a fast walk that
+    skips whitespace and punctuation, which hold no change's node)."""
+    found: set[int] = set()
+    path: list[int] = []
+
+    def kind_of(kind: type) -> int:
+        known = _KIND.get(kind)
+        if known is None:
+            known = _KIND[kind] = 0 if issubclass(kind, NOISE) else 1 if issubclass(kind, _STATEMENTS) else 2
+        return known
+
+    def walk(node: cst.CSTNode) -> None:
+        kind = type(node)
+        statement = kind_of(kind) == 1
+        if statement:
+            path.append(id(node))
+        if id(node) in targets:
+            found.update(path)
+        else:
+            names = _CODE_FIELDS.get(kind)
+            if names is None:
+                names = _CODE_FIELDS[kind] = tuple(f.name for f in fields(node) if may_hold_code(f.type))
+            for name in names:
+                value = getattr(node, name)
+                if isinstance(value, (tuple, list)):
+                    for child in value:
+                        if isinstance(child, cst.CSTNode) and kind_of(type(child)):
+                            walk(child)
+                elif isinstance(value, cst.CSTNode) and kind_of(type(value)):
+                    walk(value)
+        if statement:
+            path.pop()
+
+    walk(module)
+    return found
+
+
 class _Applier(cst.CSTTransformer):
-    def __init__(self, changes: Sequence[Change]) -> None:
+    def __init__(self, changes: Sequence[Change], visit: set[int] | None = None) -> None:
+        self.visit = visit  # the statements to enter (None: all)
         self.replace: dict[int, cst.CSTNode] = {}
         self.remove: set[int] = set()
         self.inserts: dict[int, list[InsertDecorator]] = {}
@@ -148,6 +248,7 @@ class _Applier(cst.CSTTransformer):
                 self.replace[id(change.node)] = change.new
             elif isinstance(change, Remove):
                 self.remove.add(id(change.node))
+                self.remove.update(id(line) for line in change.above)
             elif isinstance(change, InsertDecorator):
                 self.inserts.setdefault(id(change.target), []).append(change)
             elif change.module not in self.imports:
@@ -155,10 +256,17 @@ class _Applier(cst.CSTTransformer):
         # Comment lines above a removed statement move to the statement that follows it.
         self._carry: list[cst.EmptyLine] = []
         self._carry_to: int | None = None
+        # Comments inside a replaced node that its replacement lacks: they go to the nearest line end.
+        self._orphans: list[str] = []
+        self._orphan_depth = 0  # they go to the replaced node's ancestors (depth below this)
+        self._depth = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        self._depth += 1
         if self._carry and self._carry_to is None and isinstance(node, _STATEMENTS):
             self._carry_to = id(node)
+        if self.visit is not None and isinstance(node, _STATEMENTS) and id(node) not in self.visit:
+            return False  # nothing changes in it: libcst need not rebuild it
         if (
             isinstance(node, (cst.Import, cst.ImportFrom))
             and not isinstance(node.names, cst.ImportStar)
@@ -171,12 +279,18 @@ class _Applier(cst.CSTTransformer):
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel:
         key = id(original_node)
+        depth, self._depth = self._depth, self._depth - 1
         if key in self.remove:
             if isinstance(original_node, _STATEMENTS):
                 self._drop_statement(original_node)
             return cst.RemoveFromParent()
         if key in self.replace:
-            return self.replace[key]
+            new = self.replace[key]
+            lost = _lost_comments(original_node, new)
+            if lost:
+                self._orphans.extend(lost)
+                self._orphan_depth = min(self._orphan_depth, depth) if self._orphan_depth else depth
+            return new
         if isinstance(original_node, cst.Call) and isinstance(updated_node, cst.Call):
             return self._fix_call(original_node, updated_node)
         if isinstance(original_node, (cst.List, cst.Set, cst.Tuple)) and isinstance(
@@ -196,6 +310,9 @@ class _Applier(cst.CSTTransformer):
         if key in self.inserts and isinstance(updated_node, (cst.FunctionDef, cst.ClassDef)):
             assert isinstance(original_node, (cst.FunctionDef, cst.ClassDef))
             updated_node = self._insert(original_node, updated_node)
+        if self._orphans and depth < self._orphan_depth:
+            updated_node = self._adopt(updated_node)
+            self._orphan_depth = depth if self._orphans else 0
         if isinstance(updated_node, _STATEMENTS) and key == self._carry_to:
             updated_node = updated_node.with_changes(leading_lines=[*self._carry, *updated_node.leading_lines])
             self._carry, self._carry_to = [], None
@@ -207,6 +324,34 @@ class _Applier(cst.CSTTransformer):
             for name in self.imports:
                 updated_node = add_import(updated_node, name)
         return updated_node
+
+    def _adopt(self, node: cst.CSTNode) -> cst.CSTNode:
+        """`node` with the orphaned comments at the end of its line, or above it when it is a
+        statement whose line has a comment already (unchanged when it has no place for them)."""
+        text = "  ".join(self._orphans)
+        if isinstance(node, (cst.Arg, cst.Element, cst.DictElement)):
+            if isinstance(node.comma, cst.Comma):
+                ending = _with_comment(node.comma.whitespace_after, text)
+                if ending is not None:
+                    self._orphans = []
+                    return node.with_changes(comma=node.comma.with_changes(whitespace_after=ending))
+            elif isinstance(node, cst.Arg):
+                ending = _with_comment(node.whitespace_after_arg, text)
+                if ending is not None:
+                    self._orphans = []
+                    return node.with_changes(whitespace_after_arg=ending)
+            return node
+        if isinstance(node, (cst.SimpleStatementLine, cst.Decorator)) and node.trailing_whitespace.comment is None:
+            self._orphans = []
+            trailing = node.trailing_whitespace.with_changes(
+                whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(text)
+            )
+            return node.with_changes(trailing_whitespace=trailing)
+        if isinstance(node, _STATEMENTS):
+            lines = [cst.EmptyLine(comment=cst.Comment(c)) for c in self._orphans]
+            self._orphans = []
+            return node.with_changes(leading_lines=[*node.leading_lines, *lines])
+        return node
 
     def _drop_statement(self, statement: _Statement) -> None:
         if self._carry_to == id(statement):
@@ -284,6 +429,8 @@ class _Applier(cst.CSTTransformer):
 
     def _fix_call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         args, opening, _ = self._shrink(original.args, updated.args, updated.whitespace_before_args, None)
+        if original.args and not args:
+            opening = _emptied(opening or updated.whitespace_before_args, original.args[-1])
         if opening is not None:
             updated = updated.with_changes(whitespace_before_args=opening)
         return updated.with_changes(args=args) if args != list(updated.args) else updated
@@ -356,6 +503,19 @@ class _Applier(cst.CSTTransformer):
         return updated.with_changes(decorators=decorators)
 
 
+def _emptied(opening: cst.BaseParenthesizableWhitespace, last: cst.Arg) -> cst.BaseParenthesizableWhitespace:
+    """The whitespace inside a call whose every argument was removed: none (`f()`), unless comment
+    lines were there (after the opening bracket, or below the last argument)."""
+    parts = [last.whitespace_after_arg]
+    if isinstance(last.comma, cst.Comma):
+        parts.append(last.comma.whitespace_after)
+    tail = next((p for p in parts if isinstance(p, cst.ParenthesizedWhitespace)), None)
+    if tail is not None:
+        tail = tail.with_changes(first_line=cst.TrailingWhitespace())  # that comment went with the argument
+    merged = opening if tail is None else _join(opening, tail)
+    return merged if _has_comment(merged) else cst.SimpleWhitespace("")
+
+
 def add_import(module: cst.Module, name: str) -> cst.Module:
     """`import NAME` after the module docstring, `__future__` imports and leading imports."""
     from modal_gpu_lint.rules.fixes import imports_module  # here: the rules are loaded once there is a fix to apply
@@ -402,7 +562,8 @@ def apply(module: cst.Module, fixes: Sequence[Fix]) -> cst.Module:
     changes = [change for fix in fixes for change in fix.changes]
     if not changes:
         return module
-    return _revalidating(lambda: module.visit(_Applier(changes)))
+    holding = _statements_holding(module, _changed_nodes(changes))
+    return _revalidating(lambda: module.visit(_Applier(changes, holding)))
 
 
 def fix_edits(module: cst.Module, text: str, fix: Fix, index: LineIndex) -> tuple[Edit, ...]:

@@ -44,8 +44,18 @@ def _style(text: str, code: str, color: bool) -> str:
 def concise(d: Diagnostic, color: bool = False) -> str:
     """`path:row:col: CODE [*] message` (the `[*]` marks a safe fix)."""
     mark = "[*] " if d.fix_applicability == "safe" else ""
-    where = _style(f"{d.path}:{d.row}:{d.column}:", "1", color)
+    where = _style(f"{where_in_file(d.path, d.cell)}:{d.row}:{d.column}:", "1", color)
     return f"{where} {_style(d.code, '1;31', color)} {mark}{d.message}"
+
+
+def where_in_file(path: str, cell: int | None) -> str:
+    """`path`, or `path:cell N` for a finding in a notebook's cell (as ruff writes it)."""
+    return path if cell is None else f"{path}:cell {cell}"
+
+
+def in_cell(d: Diagnostic) -> str:
+    """`cell N, line R, column C: ` before a notebook finding's message where a format has no cell field."""
+    return "" if d.cell is None else f"cell {d.cell}, line {d.row}, column {d.column}: "
 
 
 def full(d: Diagnostic, lines: Sequence[str], color: bool = False) -> str:
@@ -106,6 +116,7 @@ def _json_item(d: Diagnostic) -> dict[str, Any]:
         "fix": fix,
         "noqa_row": d.noqa_row,
         "url": RULES[d.code].url,
+        "cell": d.cell,  # in a notebook: rows and columns count in this cell (from 1); else null
     }
 
 
@@ -119,7 +130,10 @@ def github(d: Diagnostic) -> str:
         "endLine": str(d.end_row),
         "endColumn": str(d.end_column),
     }
-    return _workflow_command(_GITHUB_COMMANDS[level(d.code)], properties, d.message)
+    if d.cell is not None:  # lines of the notebook's JSON are not lines of a cell: annotate the file
+        for key in ("line", "col", "endLine", "endColumn"):
+            del properties[key]
+    return _workflow_command(_GITHUB_COMMANDS[level(d.code)], properties, in_cell(d) + d.message)
 
 
 def github_error(path: str, message: str, row: int = 0, column: int = 0) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from modal_gpu_lint import __version__
 from modal_gpu_lint.findings import Diagnostic, Edit
 from modal_gpu_lint.report.docs import explain
-from modal_gpu_lint.report.output import level
+from modal_gpu_lint.report.output import in_cell, level
 from modal_gpu_lint.rules.registry import RULES
 from modal_gpu_lint.run.engine import FileError
 
@@ -93,7 +93,7 @@ def _result(d: Diagnostic, rule_index: int, base: Path) -> dict[str, Any]:
         "ruleId": d.code,
         "ruleIndex": rule_index,
         "level": level(d.code),
-        "message": {"text": d.message},
+        "message": {"text": in_cell(d) + d.message},
         "locations": [
             {
                 "physicalLocation": {
@@ -103,7 +103,14 @@ def _result(d: Diagnostic, rule_index: int, base: Path) -> dict[str, Any]:
             }
         ],
     }
-    if d.fix_applicability is not None and d.edits:
+    if d.cell is not None:  # a region would point into the notebook's JSON: name the cell instead
+        del result["locations"][0]["physicalLocation"]["region"]
+        result["locations"][0]["logicalLocations"] = [{"name": f"cell {d.cell}", "kind": "module"}]
+        result["properties"] = {
+            "cell": d.cell,
+            "cellRegion": _region(d.row, d.column, d.end_row, d.end_column),
+        }
+    if d.fix_applicability is not None and d.edits and d.cell is None:
         result["fixes"] = [
             {
                 "description": {"text": f"{d.fix_message} ({d.fix_applicability} fix)"},
@@ -122,6 +129,12 @@ def _replacement(edit: Edit) -> dict[str, Any]:
 
 def _notification(error: FileError, base: Path) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": artifact(error.path, base)}
+    if error.cell is not None:
+        return {
+            "level": "error",
+            "message": {"text": f"cell {error.cell}, line {error.row}, column {error.column}: {error.message}"},
+            "locations": [{"physicalLocation": physical}],
+        }
     if error.row:
         region: dict[str, int] = {"startLine": error.row}
         if error.column:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from modal_gpu_lint.analysis.resolve import ModuleRef
+from modal_gpu_lint.analysis.resolve import ImportedName, ModuleRef
 from modal_gpu_lint.analysis.sites import Event, Site
 from modal_gpu_lint.analysis.values import Unknown
 from modal_gpu_lint.facts.modal_api import RENAMED_AUTOSCALER
@@ -146,20 +146,36 @@ def _concurrent_fix(ctx: Context, site: Site, arg: cst.Arg) -> Fix | None:
     if not _is_count(ctx, site, arg.value):
         return None
     modal_name = _modal_alias(ctx, site)
-    changes: list[Remove | InsertDecorator | AddImport] = [Remove(arg)]
+    above = _comments_above(site.call, arg)
+    changes: list[Remove | InsertDecorator | AddImport] = [Remove(arg, above)]
     if modal_name is None:
         if resolver.lookup("modal", site.scopes)[0]:
             return None  # `modal` names something else here: adding `import modal` would shadow it
+        if _imports_modal_only_guarded(ctx.facts.module):
+            return None  # modal is optional here (`try: from modal import ...`): `import modal` would require it
         modal_name = "modal"
         changes.append(AddImport("modal"))
-    # a comment on the keyword's line travels with it to the decorator
+    changes.append(InsertDecorator(site.target, site.decorator, _concurrent_decorator(modal_name, arg, above)))
+    return Fix("safe", "Use @modal.concurrent(max_inputs=N)", tuple(changes))
+
+
+def _concurrent_decorator(modal_name: str, arg: cst.Arg, above: tuple[cst.EmptyLine, ...]) -> cst.Decorator:
+    """`@modal.concurrent(max_inputs=N)`, with the comments of the keyword: the one on its line
+    at the end of the decorator's line, the lines right above it above the decorator (or at the
+    end of its line when that is the only comment)."""
     comment = None
     if isinstance(arg.comma, cst.Comma) and isinstance(arg.comma.whitespace_after, cst.ParenthesizedWhitespace):
         comment = arg.comma.whitespace_after.first_line.comment
     elif isinstance(arg.whitespace_after_arg, cst.ParenthesizedWhitespace):
         comment = arg.whitespace_after_arg.first_line.comment
+    texts = [line.comment.value for line in above if line.comment is not None]
+    leading: list[cst.EmptyLine] = []
+    if comment is None and len(texts) == 1:
+        comment = cst.Comment(texts[0])
+    else:
+        leading = [cst.EmptyLine(comment=cst.Comment(text)) for text in texts]
     trailing = cst.TrailingWhitespace(cst.SimpleWhitespace("  " if comment else ""), comment)
-    decorator = cst.Decorator(
+    return cst.Decorator(
         decorator=cst.Call(
             func=cst.Attribute(cst.Name(modal_name), cst.Name("concurrent")),
             args=[
@@ -170,11 +186,52 @@ def _concurrent_fix(ctx: Context, site: Site, arg: cst.Arg) -> Fix | None:
                 )
             ],
         ),
-        leading_lines=(),
+        leading_lines=leading,
         trailing_whitespace=trailing,
     )
-    changes.append(InsertDecorator(site.target, site.decorator, decorator))
-    return Fix("safe", "Use @modal.concurrent(max_inputs=N)", tuple(changes))
+
+
+def _comments_above(call: cst.Call, arg: cst.Arg) -> tuple[cst.EmptyLine, ...]:
+    """The comment lines right above `arg` in `call` (no blank line between them and it)."""
+    index = next(i for i, a in enumerate(call.args) if a is arg)
+    before = call.whitespace_before_args
+    if index:
+        comma = call.args[index - 1].comma
+        before = comma.whitespace_after if isinstance(comma, cst.Comma) else call.args[index - 1].whitespace_after_arg
+    if not isinstance(before, cst.ParenthesizedWhitespace):
+        return ()
+    lines: list[cst.EmptyLine] = []
+    for line in reversed(before.empty_lines):
+        if line.comment is None:
+            break
+        lines.insert(0, line)
+    return tuple(lines)
+
+
+def _imports_modal_only_guarded(module: cst.Module) -> bool:
+    """Whether modal is imported in a `try` block and not by a plain top-level import."""
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and any(_is_modal_import(s) for s in statement.body):
+            return False
+    return any(
+        isinstance(statement, cst.Try)
+        and any(
+            isinstance(inner, cst.SimpleStatementLine) and any(_is_modal_import(s) for s in inner.body)
+            for inner in statement.body.body
+        )
+        for statement in module.body
+    )
+
+
+def _is_modal_import(small: cst.BaseSmallStatement) -> bool:
+    if isinstance(small, cst.Import):
+        return any(cst.helpers.get_full_name_for_node(a.name).partition(".")[0] == "modal" for a in small.names)  # type: ignore[union-attr]
+    return (
+        isinstance(small, cst.ImportFrom)
+        and not small.relative
+        and small.module is not None
+        and (cst.helpers.get_full_name_for_node(small.module) or "").partition(".")[0] == "modal"
+    )
 
 
 def _bare_parens(expr: cst.BaseExpression) -> bool:
@@ -271,9 +328,13 @@ def _import_renames(ctx: Context) -> dict[str, Fix | None]:
         renamed = alias.with_changes(name=cst.Name(new))
         uses = name_uses(module, local.value)
         bindings = ctx.facts.resolver.module_scope.bindings.get(local.value, [])
+        plain = not event.scopes and len(bindings) == 1 and not uses.other and uses.imports == 1
         if alias.asname is not None:
             fix = Fix("safe", f"Import {new}", (Replace(alias, renamed),))
-        elif not event.scopes and len(bindings) == 1 and not uses.other and uses.imports == 1 and is_free(module, new):
+        elif plain and _imported_already(ctx, new, module):
+            # `from modal import App, Stub`: drop `Stub` and use the `App` already imported
+            fix = Fix("safe", f"Use {new} for {old}", (Remove(alias), *rename_changes(uses, new)))
+        elif plain and is_free(module, new):
             fix = Fix(
                 "safe", f"Import {new} and use it for {old}", (Replace(alias, renamed), *rename_changes(uses, new))
             )
@@ -285,6 +346,13 @@ def _import_renames(ctx: Context) -> dict[str, Fix | None]:
             )
         out[local.value] = fix
     return out
+
+
+def _imported_already(ctx: Context, name: str, module: cst.Module) -> bool:
+    """Whether `name` is bound once, at module level, by `from modal import NAME`, and nowhere else."""
+    bindings = ctx.facts.resolver.module_scope.bindings.get(name, [])
+    uses = name_uses(module, name)
+    return bindings == [ImportedName("modal", name, 0)] and uses.imports == 1 and not uses.other
 
 
 def _stub(event: Event, imports: dict[str, Fix | None]) -> Finding:

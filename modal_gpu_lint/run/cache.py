@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any
@@ -38,7 +38,7 @@ ENV_FOLDER = "MODAL_GPU_LINT_CACHE_DIR"
 FORMAT = 1
 KEEP = 8  # index files kept (one per configuration), most recently used first
 RACY_NS = 2_000_000_000  # coarser than any file system's timestamps (FAT: 2 s)
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # the whole package: rules and facts too, not only run/
 
 
 def digest(data: bytes) -> str:
@@ -128,7 +128,7 @@ class Hit:
     def result(self, path: str) -> FileResult:
         """The cached result for the file as the user named it."""
         diagnostics = [_with_path(d, path) for d in self.diagnostics]
-        error = FileError(path, self.error.message, self.error.row, self.error.column) if self.error else None
+        error = replace(self.error, path=path) if self.error else None
         return FileResult(path, diagnostics, error, self.suppressed)
 
 
@@ -200,7 +200,9 @@ class Cache:
         self, path: str, info: os.stat_result | None, content: str, now: int, result: FileResult, edits: bool
     ) -> None:
         """Remember what linting `content` (read at time `now`, with `info` from before the read) gave."""
-        error = [result.error.message, result.error.row, result.error.column] if result.error else None
+        error = (
+            [result.error.message, result.error.row, result.error.column, result.error.cell] if result.error else None
+        )
         stat_key = _stat_key(info) if info is not None else None
         self.entries[path] = [
             stat_key,
@@ -314,6 +316,8 @@ def _diagnostic(values: list[Any]) -> Diagnostic:
     for name in ("row", "column", "end_row", "end_column"):
         if name in given:
             given[name] = _int(given[name])
+    if given.get("cell") is not None:
+        given["cell"] = _int(given["cell"])
     if given.get("fix_applicability") not in (None, "safe", "unsafe"):
         raise ValueError("fix_applicability")
     given["edits"] = tuple(_edit(e) for e in given.get("edits", ()))
@@ -330,10 +334,10 @@ def _edit(values: list[Any]) -> Edit:
 def _error(values: list[Any] | None) -> FileError | None:
     if values is None:
         return None
-    message, row, column = values
+    message, row, column, cell = values
     if not isinstance(message, str):
         raise ValueError("error")
-    return FileError("", message, _int(row), _int(column))
+    return FileError("", message, _int(row), _int(column), None if cell is None else _int(cell))
 
 
 def _int(value: Any) -> int:

@@ -1,4 +1,5 @@
-"""Which files to lint: explicit files as given, folders walked without following links."""
+"""Which files to lint: explicit files as given; in folders, `*.py` and `*.ipynb` files, walked without
+following links."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _walk(root: str, settings: Settings) -> Iterator[str]:
             and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
         )
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith((".py", ".ipynb")):
                 path = os.path.join(folder, name)
                 # Only regular files (or links to one): FIFOs, sockets and dangling links are skipped.
                 if not settings.is_excluded(path) and os.path.isfile(path):

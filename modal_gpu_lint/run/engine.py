@@ -6,11 +6,19 @@ import ast
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, guard
 from modal_gpu_lint.analysis.noqa import suppressed
+from modal_gpu_lint.analysis.notebook import (
+    Notebook,
+    NotebookError,
+    cell_texts,
+    is_notebook,
+    read_notebook,
+    without_cells,
+)
 from modal_gpu_lint.analysis.source import Source, SourceError, decode, nul_position, python_syntax_error, split_lines
 from modal_gpu_lint.findings import Diagnostic, Edit, Finding
 from modal_gpu_lint.run.config import Settings
@@ -60,9 +68,11 @@ class FileError:
     message: str
     row: int = 0
     column: int = 0
+    cell: int | None = None  # in a notebook: the cell of `row`
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.row}:{self.column}" if self.row else self.path
+        path = f"{self.path}:cell {self.cell}" if self.cell is not None else self.path
+        where = f"{path}:{self.row}:{self.column}" if self.row else path
         return f"{where}: {self.message}"
 
 
@@ -207,12 +217,18 @@ def analyze(module: cst.Module, text: str, settings: Settings, codes: frozenset[
         for f in findings
         if not (spans[id(f.node)].row <= len(lines) and suppressed(lines[spans[id(f.node)].row - 1], f.code))
     ]
-    dropped = [f for f in findings if f not in kept]
-    # One fix may serve several findings (an import rename): a noqa comment on any of them keeps it unapplied.
+    kept_ids = {id(f) for f in kept}
+    dropped = [f for f in findings if id(f) not in kept_ids]  # (`f not in kept` was quadratic)
+    # One fix may serve several findings (an import rename), or two findings may carry the same
+    # edit (a constant used at two sites): a noqa comment on any of them keeps it unapplied.
     blocked = {id(f.fix) for f in dropped if f.fix is not None}
-    for f in kept:
-        if f.fix is not None and id(f.fix) in blocked:
-            f.fix = None
+    if blocked:
+        from modal_gpu_lint.fix.apply import same_changes
+
+        blocked_changes = {same_changes(f.fix) for f in dropped if f.fix is not None}
+        for f in kept:
+            if f.fix is not None and (id(f.fix) in blocked or same_changes(f.fix) in blocked_changes):
+                f.fix = None
     return Analysis(kept, spans, len(dropped))
 
 
@@ -259,7 +275,59 @@ def parse_selected(path: str, data: bytes, settings: Settings) -> tuple[frozense
 
 
 def lint_bytes(path: str, data: bytes, settings: Settings, *, edits: bool = False) -> FileResult:
-    """Lint one file's bytes."""
+    """Lint one file's bytes (a Jupyter notebook's JSON when `path` ends with `.ipynb`)."""
+    if not is_notebook(path):
+        return lint_python(path, data, settings, edits=edits)
+    try:
+        notebook, error = notebook_view(path, data, settings)
+    except FileErrorException as problem:
+        return FileResult(path, error=problem.error)
+    if notebook is None:
+        return FileResult(path)
+    result = lint_python(path, notebook.text.encode("utf-8"), settings, edits=edits)
+    result.diagnostics = [notebook.to_cells(d) for d in result.diagnostics]
+    result.error = error or in_cell(notebook, result.error)
+    return result
+
+
+def notebook_view(path: str, data: bytes, settings: Settings) -> tuple[Notebook | None, FileError | None]:
+    """A notebook's code as one program (None when nothing is to be checked in it), without the
+    cells that cannot be parsed: the first of those is the error. FileErrorException: not a notebook."""
+    try:
+        notebook = read_notebook(data)
+    except NotebookError as error:
+        raise FileErrorException(FileError(path, error.message, error.row, error.column)) from None
+    if not notebook.python:
+        return None, None
+    try:
+        parse_selected(path, notebook.text.encode("utf-8"), settings)
+        return notebook, None
+    except FileErrorException as whole:
+        bad: dict[int, FileError] = {}
+        for number, text in cell_texts(notebook).items():
+            try:
+                parse(path, text.encode("utf-8"))
+            except FileErrorException as problem:
+                bad[number] = replace(problem.error, cell=number)
+        if not bad:  # no cell fails alone (a block left open across cells): blame the cell where it failed
+            located = in_cell(notebook, whole.error)
+            assert located is not None
+            bad[located.cell or 0] = located
+        first = bad[min(bad)]
+        more = f" (and {len(bad) - 1} more {'cell' if len(bad) == 2 else 'cells'})" if len(bad) > 1 else ""
+        return without_cells(notebook, set(bad)), replace(first, message=first.message + more)
+
+
+def in_cell(notebook: Notebook, error: FileError | None) -> FileError | None:
+    """An error on a notebook's joined text, moved to its cell."""
+    if error is None or not error.row or error.cell is not None:
+        return error
+    cell, row = notebook.locate(error.row)
+    return replace(error, row=row, cell=cell)
+
+
+def lint_python(path: str, data: bytes, settings: Settings, *, edits: bool = False) -> FileResult:
+    """Lint one Python file's bytes."""
     result = FileResult(path)
     try:
         parsed = parse_selected(path, data, settings)

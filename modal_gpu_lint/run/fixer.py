@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import libcst as cst
+
 from modal_gpu_lint.analysis.cst_parse import parse_module
-from modal_gpu_lint.analysis.source import decode
+from modal_gpu_lint.analysis.notebook import NotebookError, is_notebook, write_back
 from modal_gpu_lint.findings import Diagnostic, Finding, Fix
 from modal_gpu_lint.fix.apply import apply, compatible, same_changes
 from modal_gpu_lint.fix.write import WriteError, write_atomic
 from modal_gpu_lint.run.config import Settings
-from modal_gpu_lint.run.engine import FileError, FileErrorException, FileResult, analyze, parse_selected, to_diagnostics
+from modal_gpu_lint.run.engine import (
+    FileError,
+    FileErrorException,
+    FileResult,
+    analyze,
+    in_cell,
+    lint_bytes,
+    notebook_view,
+    parse_selected,
+    to_diagnostics,
+)
 
 MAX_ROUNDS = 10
 
@@ -28,7 +41,7 @@ class FixResult:
     suppressed: int = 0
     new_bytes: bytes | None = None
     written: bool = False
-    diff: str = ""
+    diff: bytes = b""
 
     @property
     def changed(self) -> bool:
@@ -46,7 +59,30 @@ def applicable(findings: Iterable[Finding], unsafe: bool) -> list[Fix]:
 
 
 def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = False, edits: bool = False) -> FixResult:
-    """Fix one file's bytes: lint, apply compatible fixes, re-parse, repeat until nothing changes.
+    """Fix one file's bytes (a notebook's JSON when `path` ends with `.ipynb`: its code cells are
+    fixed as one program and written back into the same JSON, outputs and metadata kept)."""
+    if not is_notebook(path):
+        return fix_python(path, data, settings, unsafe=unsafe, edits=edits)
+    try:
+        notebook, error = notebook_view(path, data, settings)
+    except FileErrorException as problem:
+        return FixResult(path, error=problem.error)
+    if notebook is None:
+        return FixResult(path)
+    result = fix_python(path, notebook.text.encode("utf-8"), settings, unsafe=unsafe, edits=edits)
+    result.diagnostics = [notebook.to_cells(d) for d in result.diagnostics]
+    result.error = error or in_cell(notebook, result.error)
+    if result.new_bytes is not None:
+        try:
+            result.new_bytes = write_back(notebook, result.new_bytes.decode("utf-8"))
+        except NotebookError as problem:  # never write a notebook that lost something
+            lint = lint_bytes(path, data, settings, edits=edits)
+            return FixResult(path, diagnostics=lint.diagnostics, error=FileError(path, problem.message))
+    return result
+
+
+def fix_python(path: str, data: bytes, settings: Settings, *, unsafe: bool = False, edits: bool = False) -> FixResult:
+    """Fix one Python file's bytes: lint, apply compatible fixes, re-parse, repeat until nothing changes.
 
     Returns the new bytes only when they differ, decode to text that libcst parses and (when the
     original compiles under this interpreter) that `compile` accepts. A file that cannot be
@@ -63,6 +99,12 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
         return result
     codes, source, module = parsed
     text = original = source.text
+    lost = _lost_by_parser(original, module)
+    if lost is None:
+        result.error = FileError(
+            path, "left unchanged: libcst does not reproduce this file exactly; please report this"
+        )
+        return result
     original_module = module
     analysis = original_analysis = analyze(module, text, settings, codes)
     fixed = 0
@@ -89,6 +131,8 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
         fixed += sum(1 for f in analysis.findings if f.fix is not None and id(f.fix) in ids)
         module, text = new_module, new_text
         analysis = analyze(module, text, settings, codes)
+    if text != original and lost:
+        text += lost  # libcst drops a CR-only file's last `\r`: the fixed text gets it back
     if text != original and result.error is None:
         problem = _compile_problem(original, text, path)
         new_bytes: bytes | None = None
@@ -106,6 +150,19 @@ def fix_bytes(path: str, data: bytes, settings: Settings, *, unsafe: bool = Fals
     result.suppressed = analysis.suppressed
     result.diagnostics = to_diagnostics(path, module, text, analysis, edits=edits)
     return result
+
+
+def _lost_by_parser(text: str, module: cst.Module) -> str | None:
+    """What libcst's code for `module` lacks at the end of `text`, a file ending in a lone `\\r`
+    ("" when nothing; None when it differs in another way, which no fix may build on)."""
+    if not text.endswith("\r") or text.endswith("\r\n"):
+        return ""  # (the round trip is only known to fail there; writing the code costs a second)
+    code = module.code
+    if code == text:
+        return ""
+    if text.startswith(code) and not text[len(code) :].strip():
+        return text[len(code) :]
+    return None
 
 
 def _compile_problem(original: str, new: str, path: str) -> str | None:
@@ -144,20 +201,37 @@ def fix_file(
             write_atomic(path, result.new_bytes, expected=data)
         except (OSError, WriteError) as error:
             message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-            result.error = FileError(path, f"cannot write: {message}")
-            return result
+            return _unwritten(result, data, settings, edits, f"cannot write: {message}")
         result.written = True
     return result
 
 
-def unified_diff(path: str, old: bytes, new: bytes) -> str:
-    """A unified diff of two versions of a file, like `ruff --diff` (`--- path` / `+++ path`)."""
-    old_lines = decode(old).text.splitlines(keepends=True)
-    new_lines = decode(new).text.splitlines(keepends=True)
-    out: list[str] = []
-    for line in difflib.unified_diff(old_lines, new_lines, fromfile=path, tofile=path):
-        if line.endswith(("\r\n", "\n", "\r")):
+def _unwritten(result: FixResult, data: bytes, settings: Settings, edits: bool, message: str) -> FixResult:
+    """The result for a file whose fixes could not be written: nothing fixed, its findings remain."""
+    lint = lint_bytes(result.path, data, settings, edits=edits)
+    return FixResult(
+        result.path,
+        diagnostics=lint.diagnostics,
+        error=FileError(result.path, message),
+        suppressed=lint.suppressed,
+        diff=result.diff,
+    )
+
+
+def unified_diff(path: str, old: bytes, new: bytes) -> bytes:
+    """A unified diff of two versions of a file, like `ruff --diff` (`--- path` / `+++ path`).
+
+    It is made of the files' own bytes (their encoding, BOM and line endings), so `patch -p0` and
+    `git apply -p0` apply it to the file; a relative path is written without a leading `./`.
+    """
+    name = os.fsencode(os.path.normpath(path) if not os.path.isabs(path) else path)
+    out: list[bytes] = []
+    lines = difflib.diff_bytes(
+        difflib.unified_diff, old.splitlines(keepends=True), new.splitlines(keepends=True), name, name
+    )
+    for line in lines:
+        if line.endswith((b"\n", b"\r")):
             out.append(line)
         else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    return "".join(out)
+            out.append(line + b"\n\\ No newline at end of file\n")
+    return b"".join(out)

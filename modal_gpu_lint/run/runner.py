@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from modal_gpu_lint.analysis.notebook import is_notebook
 from modal_gpu_lint.run.cache import Cache, Hit, digest
 from modal_gpu_lint.run.config import Settings
 from modal_gpu_lint.run.engine import (
@@ -213,9 +214,10 @@ def _drive(
                     results[index] = answer
                     continue
             # Until the workers are started, the gate runs here too: files without a Modal site
-            # (most of those the prefilter lets through) then never start them.
+            # (most of those the prefilter lets through) then never start them. A notebook's JSON
+            # is always checked (its code is gated once it is read out of the cells).
             gate_here = pool.jobs > 1 and pool.executor is None
-            if not may_have_findings(data) or (gate_here and not needs_libcst(path, data)):
+            if not is_notebook(path) and (not may_have_findings(data) or (gate_here and not needs_libcst(path, data))):
                 results[index] = empty(path)
                 if cache is not None:
                     cache.put(key, info, content, now, FileResult(path), edits)
