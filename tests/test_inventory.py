@@ -28,6 +28,8 @@ def row(
     timeout: float | None,
     timeout_default: bool,
     cost_usd: float | None,
+    torch: str | None = None,
+    cuda: str | None = None,
 ) -> dict[str, Any]:
     return {
         "file": file,
@@ -42,6 +44,8 @@ def row(
         "timeout": timeout,
         "timeout_default": timeout_default,
         "cost_usd": None if cost_usd is None else round(cost_usd, 6),
+        "torch": torch,
+        "cuda": cuda,
     }
 
 
@@ -68,7 +72,22 @@ EXPECTED = [
     # an image build step has no timeout parameter: unknown
     row("services.py", 23, None, "image.pip_install", "A10", "A10", 1, [], [24], None, False, None),
     row("services.py", 24, "download_weights", "image.run_function", "T4", "T4", 1, [], [16], 3600, True, T4 * 3600),
-    row("services.py", 28, "train", "app.function", "H100:8", "H100", 8, [], [640], 14400, False, H100 * 8 * 14400),
+    # the image's torch: unpinned, from PyPI
+    row(
+        "services.py",
+        28,
+        "train",
+        "app.function",
+        "H100:8",
+        "H100",
+        8,
+        [],
+        [640],
+        14400,
+        False,
+        H100 * 8 * 14400,
+        torch="torch (PyPI)",
+    ),
     # fallback list: memory per entry, cost of the costliest entry (2 x A100-80GB)
     row(
         "services.py",
@@ -129,11 +148,11 @@ def test_csv() -> None:
     result = run_cli("inventory", "--format", "csv", "remote.py", cwd=INVENTORY)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "file,line,name,kind,gpu,type,count,fallbacks,memory_gb,timeout,timeout_default,cost_usd",
-        "remote.py,11,from_env,app.function,A10G:2,A10,2,,48,,false,",
-        "remote.py,16,removed_api,app.function,modal.gpu.A100(...),,,,,60,false,",
-        "remote.py,21,malformed,app.function,H100:two,,,,,60,false,",
-        'remote.py,26,"modal.Function.from_name(""other-app"", ""embed"")",with_options,L4,L4,1,,24,90,false,0.01998',
+        "file,line,name,kind,gpu,type,count,fallbacks,memory_gb,timeout,timeout_default,cost_usd,torch,cuda",
+        "remote.py,11,from_env,app.function,A10G:2,A10,2,,48,,false,,,",
+        "remote.py,16,removed_api,app.function,modal.gpu.A100(...),,,,,60,false,,,",
+        "remote.py,21,malformed,app.function,H100:two,,,,,60,false,,,",
+        'remote.py,26,"modal.Function.from_name(""other-app"", ""embed"")",with_options,L4,L4,1,,24,90,false,0.01998,,',
     ]
     every = run_cli("inventory", "--format", "csv", ".", cwd=INVENTORY)
     rows = list(csv.DictReader(io.StringIO(every.stdout)))
@@ -156,9 +175,21 @@ def test_text_table() -> None:
     lines = result.stdout.rstrip("\n").splitlines()
     header, rule, *body = lines
     columns = header.split()
-    assert columns == ["location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max", "cost/call"]
+    assert columns == [
+        "location",
+        "name",
+        "kind",
+        "gpu",
+        "count",
+        "fallbacks",
+        "memory",
+        "timeout",
+        "max",
+        "cost/call",
+        "image",
+    ]
     starts = [m.start() for m in re.finditer(r"\S+", rule)]
-    assert len(starts) == 9
+    assert len(starts) == 10
     assert set(rule) == {"-", " "}
     rows, footer = body[: len(EXPECTED)], body[len(EXPECTED) :]
     assert footer[0] == ""
@@ -176,10 +207,13 @@ def test_text_table() -> None:
         "80/160/48 GB",
         "1800",
         "$2.50",
+        "?",
     ]
-    assert by_location["services.py:38"][7:] == ["default 300", "$0.0666"]
-    assert by_location["services.py:43"] == ["services.py:43", "configured", "app.function", *["?"] * 6]
-    assert by_location["services.py:65"][3:] == ["B200+", "1", "X300", "192/? GB", "?", "?"]
+    assert by_location["services.py:38"][7:] == ["default 300", "$0.0666", "?"]
+    assert by_location["services.py:43"] == ["services.py:43", "configured", "app.function", *["?"] * 7]
+    assert by_location["services.py:65"][3:] == ["B200+", "1", "X300", "192/? GB", "?", "?", "?"]
+    assert by_location["services.py:28"][9] == "torch (PyPI)"  # the image's torch
+    assert by_location["services.py:71"][9] == "-"  # a sandbox: no function image read
     assert by_location["services.py:71"][1] == "-"  # no name applies to a sandbox
     assert by_location["remote.py:11"][3:5] == ["A10", "2"]  # the catalog name, count apart
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.image import cuda_text, image_of
 from modal_gpu_lint.analysis.notebook import is_notebook
 from modal_gpu_lint.analysis.positions import LineIndex, node_spans
 from modal_gpu_lint.analysis.resolve import Defined
@@ -47,6 +48,8 @@ COLUMNS = (
     "timeout",
     "timeout_default",
     "cost_usd",
+    "torch",
+    "cuda",
 )
 Number = int | float
 
@@ -67,6 +70,8 @@ class Request:
     timeout: Number | None  # seconds
     timeout_default: bool  # the timeout is Modal's default for this call, not written
     cost_usd: float | None  # price per GPU-second x count x timeout, the costliest entry
+    torch: str | None = None  # the image's torch pin and where it comes from, when certain
+    cuda: str | None = None  # a CUDA version the image shows (base image tag, torch build)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object of this row."""
@@ -114,6 +119,10 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
             timeout_default=is_default,
             cost_usd=None,
         )
+        if site.api.decorator:
+            image = image_of(site, facts.resolver)
+            torch = image.torch.describe() if image.torch is not None else None
+            template = replace(template, torch=torch, cuda=cuda_text(image.cuda))
         for value in _distinct(facts.evaluate(arg.value, site.scopes)):
             request = _request(template, value, catalog)
             if request is not None:
@@ -255,7 +264,7 @@ def _csv_cell(value: Any) -> str:
 
 def to_table(requests: Sequence[Request], catalog: Catalog) -> str:
     """A table for the terminal; `?` marks what the source does not fix."""
-    header = ("location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max cost/call")
+    header = ("location", "name", "kind", "gpu", "count", "fallbacks", "memory", "timeout", "max cost/call", "image")
     rows = [_table_row(r) for r in requests]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
@@ -284,7 +293,19 @@ def _table_row(r: Request) -> tuple[str, ...]:
     memory = "/".join(text(m) for m in r.memory_gb or ()) + " GB" if known_memory else "?"
     timeout = "?" if r.timeout is None else f"default {r.timeout:g}" if r.timeout_default else f"{r.timeout:g}"
     cost = "?" if r.cost_usd is None else f"${r.cost_usd:,.2f}" if r.cost_usd >= 1 else f"${r.cost_usd:.4f}"
-    return (f"{r.file}:{r.line}", r.name or "-", r.kind, gpu, text(r.count), fallbacks, memory, timeout, cost)
+    image = "-" if not r.kind.startswith("app.") else ", ".join(filter(None, (r.torch, r.cuda and f"CUDA {r.cuda}")))
+    return (
+        f"{r.file}:{r.line}",
+        r.name or "-",
+        r.kind,
+        gpu,
+        text(r.count),
+        fallbacks,
+        memory,
+        timeout,
+        cost,
+        image or "?",
+    )
 
 
 def _type_label(r: Request) -> str:

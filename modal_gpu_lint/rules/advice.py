@@ -8,14 +8,16 @@ import libcst as cst
 
 from modal_gpu_lint.analysis.body import Use
 from modal_gpu_lint.analysis.gpu_request import Entry, read_request
+from modal_gpu_lint.analysis.image import ImageFacts, image_of, runnable
 from modal_gpu_lint.analysis.sites import Site
 from modal_gpu_lint.facts.catalog import Catalog
 from modal_gpu_lint.facts.spec import GpuSpec, parse_spec
+from modal_gpu_lint.facts.torch_builds import torch_facts
 from modal_gpu_lint.findings import Finding, Fix, Replace
 from modal_gpu_lint.rules.base import Rule
 from modal_gpu_lint.rules.context import Context
 from modal_gpu_lint.rules.fixes import quote_like
-from modal_gpu_lint.rules.needs import advice_data, site_body
+from modal_gpu_lint.rules.needs import advice_data, cluster_of, site_body
 
 RULES = (
     Rule(
@@ -28,7 +30,11 @@ RULES = (
         "memory per GPU.",
         why="Scarce requests wait longest for capacity; a fallback list lets Modal start the function on "
         "the next type that is free. Off by default: only you know whether other hardware is "
-        "acceptable. Never suggested for a pinned `H100!` or code that depends on the exact GPU.",
+        "acceptable. Never suggested for a pinned `H100!` or code that depends on the exact GPU. Only "
+        "types the function's image can run are suggested: none whose architecture its pinned torch has "
+        "no kernels for (MGL406), B300 only when the image shows CUDA 13.1+, only the pinned "
+        "architecture when the image sets `TORCH_CUDA_ARCH_LIST` or installs TensorRT-LLM, and only "
+        "full-node counts inside `@modal.clustered`.",
         example='@app.function(gpu="H100:4", timeout=3600)',
         instead='@app.function(gpu=["H100:4", "A100-80GB:4", "RTX-PRO-6000:4"], timeout=3600)',
         fix_note="Unsafe: replaces the string with the suggested list (when written inline), which lets Modal "
@@ -175,7 +181,9 @@ def _fallbacks(
         why.append(f"{entry.gpu.canonical} capacity")
     if not why:
         return None
-    alternatives = _alternatives(ctx.catalog, entry)
+    image = image_of(site, ctx.facts.resolver) if site.api.kind != "image.run_function" else ImageFacts()
+    full_node = site.api.decorator and cluster_of(ctx, site) is not None
+    alternatives = _alternatives(ctx.catalog, entry, image, full_node=full_node)
     if not alternatives:
         return None
     suggestion = [entry.text, *alternatives]
@@ -203,15 +211,24 @@ def _fallbacks(
     return Finding("MGL301", message, arg, arg, fix)
 
 
-def _alternatives(catalog: Catalog, entry: Entry, limit: int = 2) -> list[str]:
-    """Other types that take the same count with at least the same memory per GPU, cheapest first."""
+def _alternatives(
+    catalog: Catalog, entry: Entry, image: ImageFacts, *, full_node: bool = False, limit: int = 2
+) -> list[str]:
+    """Other types that take the same count with at least the same memory per GPU, cheapest first;
+    only types the image can run (see `analysis.image.runnable`), and inside `@modal.clustered`
+    only where the count is a full node."""
     options: list[tuple[float, str]] = []
+    requested = torch_facts().arch(entry.gpu.name)
     for gpu in catalog.types:
         if gpu.name == entry.gpu.name or gpu.price is None:
             continue
         if gpu.memory_gb < entry.gpu.memory_gb:
             continue
         if gpu.max_count is not None and entry.count > gpu.max_count:
+            continue
+        if full_node and gpu.max_count != entry.count:
+            continue
+        if not runnable(image, gpu.name, requested):
             continue
         options.append((gpu.price, gpu.canonical if entry.count == 1 else f"{gpu.canonical}:{entry.count}"))
     return [text for _, text in sorted(options)[:limit]]

@@ -34,7 +34,7 @@ def _table(*rows: tuple[str, str, bool]) -> dict[str, RuleInfo]:
 
 
 # --- generated: begin ---
-DIGEST = "99b1dbfe8ffe89aec533ec8958bcbaa9"
+DIGEST = "f9920c8fd1f6e014e0dc2bc6f44e4f98"
 TABLE: dict[str, RuleInfo] = _table(
     ("MGL001", "unknown-gpu-type", True),
     ("MGL002", "malformed-gpu-spec", True),
@@ -60,6 +60,7 @@ TABLE: dict[str, RuleInfo] = _table(
     ("MGL403", "model-exceeds-gpu-memory", True),
     ("MGL404", "partial-node-cluster", True),
     ("MGL405", "nonpreemptible-gpu", True),
+    ("MGL406", "image-cannot-run-on-gpu", True),
 )
 # --- generated: end ---
 
