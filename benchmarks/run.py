@@ -6,9 +6,11 @@ For each tree of the corpus (``modal/``: about 182 Modal programs, 1.4 MB; ``mix
 table per tree shows the median, min and max wall time, CPU time, peak memory and the ratio to
 modal-gpu-lint's cold run, followed by the speed and memory goals marked PASS / FAIL / n.a.
 
-Tools (``--only`` keys): mgl-cold, mgl-warm (or ``mgl`` for both), torchfix, fixit, flake8,
-flake8-mgl, ruff, libcst, ast. Executables are looked for next to ``sys.executable``, then in
-each ``--peers-bin`` folder, then on PATH; a missing or broken tool is skipped with a note.
+Tools (``--only`` keys): mgl-cold, mgl-warm (or ``mgl`` for both), base-cold (another install's
+cold run, ``--baseline``), torchfix, fixit, flake8, flake8+mgl (flake8 with the plugin, default
+checks), flake8-mgl (only the plugin's codes), ruff, libcst, ast. Executables are looked for next
+to ``sys.executable``, then in each ``--peers-bin`` folder, then on PATH; a missing or broken
+tool is skipped with a note.
 
 Each run is one child process. Wall time and CPU time (user + system, including the worker
 processes the tool waited for) come from ``os.wait4``. Memory: "RSS MB" is the peak RSS of the
@@ -53,8 +55,22 @@ import make_corpus  # noqa: E402  (a sibling script, found through the path set 
 
 CACHE_DIR_NAME = ".modal-gpu-lint-cache"
 TREES = ("modal", "mixed")
-TOOL_KEYS = ("mgl-cold", "mgl-warm", "torchfix", "fixit", "flake8", "flake8-mgl", "ruff", "libcst", "ast")
-PEERS = ("torchfix", "fixit", "flake8", "flake8-mgl", "ruff", "libcst", "ast")
+TOOL_KEYS = (
+    "mgl-cold",
+    "mgl-warm",
+    "base-cold",
+    "torchfix",
+    "fixit",
+    "flake8",
+    "flake8+mgl",
+    "flake8-mgl",
+    "ruff",
+    "libcst",
+    "ast",
+)
+PEERS = ("torchfix", "fixit", "flake8", "flake8+mgl", "flake8-mgl", "ruff", "libcst", "ast")
+BASE_GOAL = 2.0  # base-cold / mgl-cold must be at least this (the gate's speed-up over the baseline)
+FLAKE8_OVERHEAD = 1.3  # flake8+mgl / flake8 must be at most this
 RSS_LIMIT_MB = 150.0
 COLD_GOAL = {"modal": 10.0, "mixed": 5.0}  # torchfix / mgl-cold must be at least this
 WARM_FACTOR, WARM_SLACK = 2.0, 0.25  # warm <= 2 * ruff cold + 0.25 s
@@ -168,8 +184,11 @@ def python_with(module: str, dirs: Sequence[Path]) -> tuple[str, str] | None:
     return None
 
 
-def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool], dict[str, str]]:
-    """The runnable tools among ``keys``, and a reason for each one skipped."""
+def resolve_tools(
+    keys: Sequence[str], dirs: Sequence[Path], baseline: Path | None = None
+) -> tuple[list[Tool], dict[str, str]]:
+    """The runnable tools among ``keys``, and a reason for each one skipped (``base-cold`` needs
+    ``baseline``: a folder holding another install's ``modal-gpu-lint``)."""
     tools: list[Tool] = []
     skipped: dict[str, str] = {}
 
@@ -233,6 +252,16 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
                     prime=not cold,
                 )
             )
+        elif key == "base-cold":
+            exe = baseline / "modal-gpu-lint" if baseline is not None else None
+            if exe is None or not exe.is_file():
+                skipped[key] = "no --baseline folder holding a modal-gpu-lint"
+                continue
+            ok, out = probe([str(exe), "--version"])
+            if not ok:
+                skipped[key] = f"{exe} --version failed:\n{out}"
+                continue
+            tools.append(Tool(key, [str(exe), "--no-cache", "{tree}"], str(exe), out, cold_cache=True))
         elif key in ("torchfix", "ruff"):
             found = first_working(key)
             if isinstance(found, str):
@@ -266,12 +295,14 @@ def resolve_tools(keys: Sequence[str], dirs: Sequence[Path]) -> tuple[list[Tool]
                 else ""
             )
             tools.append(Tool(key, [found[0], "{tree}"], found[0], found[1], note=note))
-        elif key == "flake8-mgl":
+        elif key in ("flake8-mgl", "flake8+mgl"):
             found = first_working("flake8", rank=lambda v: len(extra_plugins(v)) if has_mgl_plugin(v) else None)
             if isinstance(found, str):
                 skipped[key] = "no flake8 with the modal-gpu-lint plugin registered:\n" + found
                 continue
-            tools.append(Tool(key, [found[0], "--select", "MGL", "{tree}"], found[0], found[1]))
+            # flake8+mgl: what a user who installs the plugin runs (default checks and the plugin)
+            select = ["--select", "MGL"] if key == "flake8-mgl" else []
+            tools.append(Tool(key, [found[0], *select, "{tree}"], found[0], found[1]))
         elif key in ("libcst", "ast"):
             found_py = python_with(key, dirs)
             if found_py is None:
@@ -660,6 +691,7 @@ def goals(name: str, results: dict[str, Result]) -> list[dict[str, Any]]:
         return float(value) if value is not None and not math.isnan(value) else None
 
     cold, warm, torchfix, ruff = med("mgl-cold"), med("mgl-warm"), med("torchfix"), med("ruff")
+    base, flake8, flake8_mgl = med("base-cold"), med("flake8"), med("flake8+mgl")
     out: list[dict[str, Any]] = []
 
     def add(goal: str, passed: bool | None, detail: str) -> None:
@@ -690,18 +722,34 @@ def goals(name: str, results: dict[str, Result]) -> list[dict[str, Any]]:
         )
     else:
         add(goal, None, missing(("mgl-warm", warm), ("ruff", ruff)))
+    if base is not None and cold is not None:
+        detail = f"base-cold {base:.2f} s / mgl-cold {cold:.2f} s = {base / cold:.2f}x"
+        cpu_cold, cpu_base = cpu("mgl-cold"), cpu("base-cold")
+        if cpu_cold and cpu_base:
+            detail += f" (CPU time: {cpu_base / cpu_cold:.2f}x)"
+        add(f"cold run >= {BASE_GOAL:g}x faster than the baseline", base / cold >= BASE_GOAL, detail)
+    if flake8 is not None and flake8_mgl is not None:
+        detail = f"flake8+mgl {flake8_mgl:.2f} s / flake8 {flake8:.2f} s = {flake8_mgl / flake8:.2f}x"
+        cpu_plain, cpu_mgl = cpu("flake8"), cpu("flake8+mgl")
+        if cpu_plain and cpu_mgl:
+            detail += f" (CPU time: {cpu_mgl / cpu_plain:.2f}x)"
+        add(
+            f"flake8 with the plugin <= {FLAKE8_OVERHEAD:g}x flake8 alone",
+            flake8_mgl / flake8 <= FLAKE8_OVERHEAD,
+            detail,
+        )
     if name == "mixed":
         goal = f"peak RSS < {RSS_LIMIT_MB:g} MB"
         peaks: dict[str, float] = {}
-        for key in ("mgl-cold", "mgl-warm"):
+        for key in ("mgl-cold", "mgl-warm", "base-cold"):
             peak = results[key].peak_mb() if key in results else None
             if peak is not None:
                 peaks[key] = peak
         if peaks:
             where = " (summed over the process tree)" if HAVE_PROC else ""
-            add(
-                goal, max(peaks.values()) < RSS_LIMIT_MB, ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + where
-            )
+            ours = [v for k, v in peaks.items() if k != "base-cold"]
+            detail = ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()) + where
+            add(goal, max(ours) < RSS_LIMIT_MB if ours else None, detail)
         else:
             add(goal, None, "no modal-gpu-lint result")
     return out
@@ -729,10 +777,10 @@ def parse_only(value: str | None) -> list[str]:
     return [k for k in TOOL_KEYS if k in keys]
 
 
-def folder_info(folder: Path) -> dict[str, Any]:
-    """Files and bytes of the .py files under a folder given with --modal-tree."""
+def folder_info(folder: Path, option: str = "--modal-tree") -> dict[str, Any]:
+    """Files and bytes of the .py files under a folder given with --modal-tree or --mixed-tree."""
     if not folder.is_dir():
-        raise SystemExit(f"--modal-tree: {folder} is not a folder")
+        raise SystemExit(f"{option}: {folder} is not a folder")
     sizes = [p.stat().st_size for p in folder.rglob("*.py") if p.is_file()]
     return {"files": len(sizes), "bytes": sum(sizes), "given": True}
 
@@ -787,6 +835,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="time this folder as the Modal-heavy tree instead of the generated one "
         "(e.g. a checkout of github.com/modal-labs/modal-examples)",
     )
+    ap.add_argument(
+        "--mixed-tree",
+        type=Path,
+        metavar="DIR",
+        help="time this folder as the mixed tree instead of the generated one "
+        "(e.g. real repositories of ordinary packages plus Modal code)",
+    )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="a folder holding another install's modal-gpu-lint (e.g. main's venv/bin): "
+        "its cold run is the base-cold row, side by side with this one",
+    )
     args = ap.parse_args(argv)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
@@ -802,8 +864,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.modal_tree is not None:
         paths["modal"] = args.modal_tree.resolve()
         manifest["trees"]["modal"] = folder_info(paths["modal"])
+    if args.mixed_tree is not None:
+        paths["mixed"] = args.mixed_tree.resolve()
+        manifest["trees"]["mixed"] = folder_info(paths["mixed"], "--mixed-tree")
     dirs = search_dirs(args.peers_bin)
-    tools, skipped = resolve_tools(keys, dirs)
+    tools, skipped = resolve_tools(keys, dirs, args.baseline.resolve() if args.baseline else None)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     cores = os.cpu_count() or 1
@@ -813,6 +878,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if args.modal_tree is not None:
         head.append(f"Modal-heavy tree: {paths['modal']} (given with --modal-tree)")
+    if args.mixed_tree is not None:
+        head.append(f"mixed tree: {paths['mixed']} (given with --mixed-tree)")
     if load is not None:
         head.append(
             f"load average at start: {load:.2f}"
@@ -846,6 +913,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "seed": args.seed,
             "scale": args.scale,
             "modal_tree": str(paths["modal"]),
+            "mixed_tree": str(paths["mixed"]),
             "trees": {t: {k: v for k, v in manifest["trees"][t].items() if k != "mistakes"} for t in TREES},
         },
         "runs": args.runs,
@@ -863,7 +931,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         checks = goals(name, results)
         lines.append(f"goals on the {name} tree:")
         for g in checks:
-            lines.append(f"  {g['status']:<5} {g['goal']:<42} {g['detail']}")
+            lines.append(f"  {g['status']:<5} {g['goal']:<46} {g['detail']}")
         print("\n".join(lines), flush=True)
         report["trees"][name] = {k: r.summary() for k, r in results.items()}
         report["goals"][name] = checks

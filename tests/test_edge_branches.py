@@ -15,7 +15,7 @@ from modal_gpu_lint.analysis import cst_parse
 from modal_gpu_lint.findings import Fix, Remove
 from modal_gpu_lint.fix.apply import add_import, apply
 from modal_gpu_lint.run.config import load_settings
-from modal_gpu_lint.run.engine import lint_bytes, lint_file
+from modal_gpu_lint.run.engine import FileResult, lint_bytes, lint_file
 from modal_gpu_lint.run.fixer import fix_bytes, fix_file
 
 SETTINGS = load_settings(start=Path("/"))
@@ -57,7 +57,7 @@ def test_a_parser_crash_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> No
         raise TypeError("something odd\nand a second line")
 
     monkeypatch.setattr(cst_parse, "parse_module", explode)
-    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = modal.gpu.T4()\n", SETTINGS)
     assert result.error is not None
     assert not result.diagnostics
     assert str(result.error).startswith("x.py: cannot parse: TypeError: something odd")
@@ -65,7 +65,7 @@ def test_a_parser_crash_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_valid_python_beyond_libcst_limits_gets_libcsts_message() -> None:
     """Python accepts 5000 implicitly concatenated strings; libcst does not: its message, shortened."""
-    source = b"import modal  # gpu\nx = (" + b' "a"' * 5000 + b")\n"
+    source = b"import modal; modal.gpu.T4()  # gpu\nx = (" + b' "a"' * 5000 + b")\n"  # a Modal site: to libcst
     result = lint_bytes("x.py", source, SETTINGS)
     assert result.error is not None
     assert result.error.row == 2
@@ -76,6 +76,13 @@ def test_valid_python_beyond_libcst_limits_gets_libcsts_message() -> None:
     assert "parser error: error at" not in message  # libcst's own position prefix is dropped
 
 
+def test_a_file_without_a_modal_site_is_not_given_to_libcst() -> None:
+    """The gate on Python's tree: the same text as above without a Modal call is settled before
+    libcst, so libcst's limits (5000 concatenated strings) do not make it an error."""
+    source = b"import modal  # gpu\nx = (" + b' "a"' * 5000 + b")\n"
+    assert lint_bytes("x.py", source, SETTINGS) == FileResult("x.py")
+
+
 def test_a_parser_out_of_stack_or_memory_is_one_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Should libcst's parser still run out of stack or memory (past the nesting guard): one error line."""
 
@@ -83,7 +90,7 @@ def test_a_parser_out_of_stack_or_memory_is_one_error_line(monkeypatch: pytest.M
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(cst_parse, "parse_module", exhaust)
-    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = modal.gpu.T4()\n", SETTINGS)
     assert not result.diagnostics
     assert str(result.error) == "x.py: cannot parse: nested too deeply"
 
@@ -98,7 +105,7 @@ def test_a_long_libcst_message_is_shortened_to_one_readable_line(monkeypatch: py
         )
 
     monkeypatch.setattr(cst_parse, "parse_module", refuse)
-    result = lint_bytes("x.py", b"import modal  # gpu\nx = 1\n", SETTINGS)
+    result = lint_bytes("x.py", b"import modal  # gpu\nx = modal.gpu.T4()\n", SETTINGS)
     assert result.error is not None
     assert (result.error.row, result.error.column) == (2, 5)
     assert result.error.message == f"cannot parse: {expected[:117]}..."

@@ -242,6 +242,39 @@ def test_file_without_modal_code_is_not_parsed(monkeypatch: pytest.MonkeyPatch) 
     assert list(Plugin(ast.parse(text), lines, "plain.py").run()) == []
 
 
+def test_modal_lookalikes_never_import_libcst(tmp_path: Path) -> None:
+    """flake8 over files that pass the text prefilter but hold no Modal call (a multimodal model,
+    a protobuf module, `modal` imported without a site): the gate on flake8's own tree rules them
+    out, so neither libcst nor the rules are imported; a Modal file in the same run is reported."""
+    (tmp_path / "multimodal.py").write_text("import torch\n\n\ndef multimodal(x, gpu=True, timeout=3):\n    return x\n")
+    (tmp_path / "proto.py").write_text(
+        "from modal_proto import api_pb2\n\nCONFIG = api_pb2.GPUConfig(gpu='H100', timeout=3)\n"
+    )
+    (tmp_path / "client.py").write_text("import modal\n\n\ndef run(app):\n    return app.run(timeout=3, gpu=1)\n")
+    script = (
+        "import sys\n"
+        "from flake8.main.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "rules = 'modal_gpu_lint.rules.registry' in sys.modules\n"
+        "print('libcst imported:', 'libcst' in sys.modules, 'rules imported:', rules)\n"
+    )
+    run = [sys.executable, "-c", script, f"--format={FORMAT}", "--select", "MGL", "-j", "1", "."]
+    result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines() == ["libcst imported: False rules imported: False"], result.stderr
+    (tmp_path / "app.py").write_text(CUSTOM.replace("X300:4", "A10:8"))
+    result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines()[-1] == "libcst imported: True rules imported: True", result.stderr
+    assert [
+        (name, code)
+        for name, _, _, code, _ in parsed(
+            subprocess.CompletedProcess([], 0, "\n".join(result.stdout.splitlines()[:-1]), "")
+        )
+    ] == [("app.py", "MGL003")]
+
+
 def test_stdin(tmp_path: Path) -> None:
     result = subprocess.run(
         [

@@ -119,3 +119,22 @@ def test_python_m_in_a_spawned_worker_does_not_run_the_cli() -> None:
     namespace = runpy.run_module("modal_gpu_lint.__main__", run_name="__mp_main__")
     assert "main" in namespace
     assert sys.argv  # and nothing exited
+
+
+def test_lookalikes_start_no_worker(tmp_path: Path, settings_all) -> None:  # type: ignore[no-untyped-def]
+    """Files the text prefilter lets through but the gate rules out (a multimodal model, `modal`
+    imported without a call site) are settled in the parent: no worker starts for them, however
+    many; a Modal file among them is parsed, in this process (too little work for workers)."""
+    lookalike = "import torch\n\n\ndef multimodal(x, gpu=True, timeout=3):\n    return x.cuda()\n" * 50
+    paths = []
+    for n in range(60):
+        path = tmp_path / f"lookalike{n}.py"
+        path.write_text(lookalike)
+        paths.append(str(path))
+    assert sum(Path(p).stat().st_size for p in paths) >= 2 * PARALLEL_MIN_BYTES
+    modal_file = tmp_path / "app.py"
+    modal_file.write_text('import modal\n\napp = modal.App()\n\n\n@app.function(gpu="H100:9")\ndef f(): ...\n')
+    stats = Stats()
+    results = lint_paths([*paths, str(modal_file)], settings_all, use_cache=False, jobs=2, stats=stats)
+    assert (stats.workers, stats.parsed) == (0, 1)
+    assert [[d.code for d in r.diagnostics] for r in results] == [[]] * 60 + [["MGL101", "MGL003"]]

@@ -35,6 +35,11 @@ def ensure_recursion_limit() -> None:
 
 def nesting_problem(text: str, path: str) -> tuple[str, int, int] | None:
     """Why `text` must not be given to libcst: (message, row, column; 0 when unknown), or None."""
+    return guard(text, path)[1]
+
+
+def guard(text: str, path: str) -> tuple[ast.Module | None, tuple[str, int, int] | None]:
+    """Python's tree of `text` (None when Python cannot build it) and `nesting_problem`'s answer."""
     try:
         tree = compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
@@ -42,12 +47,18 @@ def nesting_problem(text: str, path: str) -> tuple[str, int, int] | None:
         # Python's message is what would be reported for a broken file anyway.
         if "too many nested" in error.msg or _risky(text):
             row = error.lineno or 0
-            return error.msg, row, max(error.offset or 1, 1) if row else 0
-        return None
+            return None, (error.msg, row, max(error.offset or 1, 1) if row else 0)
+        return None, None
     except (RecursionError, MemoryError):
-        return "nested too deeply: Python itself cannot compile this file", 0, 0
+        return None, ("nested too deeply: Python itself cannot compile this file", 0, 0)
     except (ValueError, OverflowError):  # NUL bytes and the like: left to the caller's checks
-        return None
+        return None, None
+    assert isinstance(tree, ast.Module)
+    return tree, tree_problem(tree, text)
+
+
+def tree_problem(tree: ast.AST, text: str) -> tuple[str, int, int] | None:
+    """`nesting_problem` for a file whose Python tree is already built (flake8 hands one over)."""
     deep = _too_deep(tree, _line_starts(text))
     if deep is None:
         return None

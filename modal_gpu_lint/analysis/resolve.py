@@ -7,7 +7,6 @@ evaluates to UNKNOWN, and every rule stays silent on UNKNOWN.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from itertools import product
 
@@ -33,6 +32,7 @@ from modal_gpu_lint.analysis.scopes import (
 )
 from modal_gpu_lint.analysis.value_ops import CONVERSIONS, assigned_attributes, convert, gpu_object_text
 from modal_gpu_lint.analysis.values import UNKNOWN, GpuObject, KnownType, ListValue, OtherValue, Unknown, Value
+from modal_gpu_lint.facts.modal_api import NOT_MODAL, project_app
 
 __all__ = [
     "ENV_GETTERS",
@@ -61,12 +61,6 @@ _CUSTOM_INIT = ("__init__", "__post_init__", "__new__")
 _MAX_ALTERNATIVES = 32
 _MAX_DEPTH = 24
 _APP_CONSTRUCTORS = {"modal.App", "modal.Stub", "modal.App.lookup"}
-# Modules whose objects have `.function(...)` or similar but are not Modal Apps.
-_NOT_MODAL = re.compile(
-    r"^(fastapi|flask|starlette|gradio|sglang|beam|celery|prefect|ray|dagster|airflow|typer|click|"
-    r"django|litestar|sanic|quart|runpod|replicate|banana_dev|cerebrium|baseten|truss)(\.|$)"
-)
-_APP_LIKE_NAME = re.compile(r"app|stub", re.IGNORECASE)
 
 
 class Resolver:
@@ -83,7 +77,7 @@ class Resolver:
 
     def imported(self, module: str, name: str, level: int) -> Constant | None:
         """The constant `from MODULE import NAME` reads from a module of the project, if it is one."""
-        if self.path is None or (not level and (module.split(".")[0] == "modal" or _NOT_MODAL.match(module))):
+        if self.path is None or (not level and (module.split(".")[0] == "modal" or NOT_MODAL.match(module))):
             return None
         file = find_module(self.path, module, level)
         found = constants_of(file) if file is not None else None
@@ -173,7 +167,7 @@ class Resolver:
                 if self.qualify(binding.value.func, scopes) not in _APP_CONSTRUCTORS:
                     return False
             elif isinstance(binding, ImportedName):
-                if not _project_app(binding.module, binding.name):
+                if not project_app(binding.module, binding.name):
                     return False
             else:
                 return False
@@ -188,7 +182,7 @@ class Resolver:
         if not found or not all(isinstance(b, ModuleRef) for b in found):
             return False
         module = self.qualify(expr.value, scopes)
-        return module is not None and _project_app(module, expr.attr.value)
+        return module is not None and project_app(module, expr.attr.value)
 
     def decorated_by_app(self, node: cst.FunctionDef | cst.ClassDef, method: str, scopes: Sequence[Scope]) -> bool:
         """Whether `node` carries `@app.<method>(...)` (or the bare `@app.<method>`)."""
@@ -479,13 +473,6 @@ def _root_name(expr: cst.BaseExpression) -> str:
     while isinstance(expr, cst.Attribute):
         expr = expr.value
     return expr.value if isinstance(expr, cst.Name) else ""
-
-
-def _project_app(module: str, name: str) -> bool:
-    """Whether `from MODULE import NAME` plausibly imports the project's own Modal App."""
-    if module.split(".")[0] == "modal" or _NOT_MODAL.match(module):
-        return False
-    return _APP_LIKE_NAME.search(name) is not None
 
 
 def _arith(op: cst.BaseBinaryOp, a: Value, b: Value) -> Value:

@@ -5,6 +5,10 @@ flake8 does all the filtering: the engine runs every rule and flake8 applies `--
 `noqa.py` copies, on the row we report). Rules that are off by default (MGL009, ...) go
 into flake8's default ignore list, so they stay off until selected. From
 `[tool.modal-gpu-lint]` only the catalog additions (`gpus`) and `fix-timeout` are read.
+
+flake8 hands every plugin the `ast` tree it built: the nesting guard and the gate
+(`analysis.gate`) run on that tree, and libcst and the rules are imported only when a file
+can hold a Modal call site (a flake8 run over a tree without Modal code never imports them).
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from modal_gpu_lint import __version__
-from modal_gpu_lint.analysis.cst_parse import parse_module
-from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, nesting_problem
-from modal_gpu_lint.rules.registry import RULES
+from modal_gpu_lint.analysis.gate import may_have_sites
+from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, tree_problem
+from modal_gpu_lint.rules.table import RULES  # not rules.registry: that imports the checkers and libcst
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
-from modal_gpu_lint.run.engine import analyze, may_have_findings, to_diagnostics
+from modal_gpu_lint.run.engine import may_have_findings
 
 Violation = tuple[int, int, str, type[Any]]
 
@@ -27,8 +31,8 @@ Violation = tuple[int, int, str, type[Any]]
 class Plugin:
     """flake8 checker plugin; flake8 makes one per file, passing `tree`, `lines` and `filename`.
 
-    flake8 only runs plugins that take `tree` or a line; `tree` (the `ast` flake8 builds for every
-    file anyway) is accepted and not used: the rules need libcst's tree, built from `lines`.
+    `tree` (the `ast` flake8 builds for every file anyway) feeds the nesting guard and the gate;
+    the rules read libcst's tree, built from `lines` only for a file that passes them.
     """
 
     name = "modal-gpu-lint"
@@ -38,6 +42,7 @@ class Plugin:
     codes: frozenset[str] = frozenset(RULES)  # every rule: flake8 decides what is shown
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -62,8 +67,13 @@ class Plugin:
         if not may_have_findings(text.encode("utf-8", "surrogatepass")):
             return
         ensure_recursion_limit()
-        if nesting_problem(text, self.filename) is not None:
+        if tree_problem(self.tree, text) is not None:
             return  # libcst would crash the whole flake8 run or stall on it (see nesting.py)
+        if not may_have_sites(self.tree, text):
+            return
+        from modal_gpu_lint.analysis.cst_parse import parse_module
+        from modal_gpu_lint.run.engine import analyze, to_diagnostics
+
         try:
             module = parse_module(text)
         except Exception:  # flake8 reports syntax errors itself (E999)

@@ -6,10 +6,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts._toml import read_data, tomllib
 
 SUFFIXES = ("!", "+")
 
@@ -144,7 +143,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
 @lru_cache(maxsize=1)
 def catalog_text() -> str:
     """The packaged catalog file's text (also part of the cache key)."""
-    return resources.files(__package__).joinpath("catalog.toml").read_text(encoding="utf-8")
+    return read_data(__package__, "catalog.toml")
 
 
 @lru_cache(maxsize=1)

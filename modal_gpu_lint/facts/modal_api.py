@@ -6,6 +6,7 @@ signatures of the installed `modal` package (the drift test in tests/ checks the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Keyword renames that raise since client 1.4.0 (MGL201): old name -> new name.
@@ -140,3 +141,18 @@ ALL_CALLS: tuple[ModalCall, ...] = (
     SANDBOX_CREATE,
     *IMAGE_CALLS.values(),
 )
+
+# Modules whose objects have `.function(...)` or similar but are not Modal Apps.
+NOT_MODAL = re.compile(
+    r"^(fastapi|flask|starlette|gradio|sglang|beam|celery|prefect|ray|dagster|airflow|typer|click|"
+    r"django|litestar|sanic|quart|runpod|replicate|banana_dev|cerebrium|baseten|truss)(\.|$)"
+)
+APP_LIKE_NAME = re.compile(r"app|stub", re.IGNORECASE)
+
+
+def project_app(module: str, name: str) -> bool:
+    """Whether `from MODULE import NAME` plausibly imports the project's own Modal App (an App
+    defined in a sibling module: its name says app or stub, and the module is not a web framework's)."""
+    if module.split(".")[0] == "modal" or NOT_MODAL.match(module):
+        return False
+    return APP_LIKE_NAME.search(name) is not None

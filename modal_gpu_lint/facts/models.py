@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts._toml import read_data, tomllib
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class ModelSize:
 @lru_cache(maxsize=1)
 def models_text() -> str:
     """The packaged models.toml (part of any cache key, like the catalog)."""
-    return resources.files(__package__).joinpath("models.toml").read_text(encoding="utf-8")
+    return read_data(__package__, "models.toml")
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,7 @@ from modal_gpu_lint.facts.catalog import Catalog
 from modal_gpu_lint.facts.spec import SpecError, parse_spec
 from modal_gpu_lint.run.config import ConfigError, Settings, load_settings
 from modal_gpu_lint.run.discover import python_files
-from modal_gpu_lint.run.engine import FileErrorException, may_have_findings, parse
+from modal_gpu_lint.run.engine import FileErrorException, parse_modal
 
 FORMATS = ("text", "json", "csv")
 COLUMNS = (
@@ -92,9 +92,10 @@ class _Entry:
 
 def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
     """The GPU requests of one file (raises `FileErrorException` when it cannot be parsed)."""
-    if not may_have_findings(data):
+    parsed = parse_modal(path, data)
+    if parsed is None:
         return []
-    source, module = parse(path, data)
+    source, module = parsed
     facts = find_sites(module, path)
     sites = [(site, arg) for site in facts.sites if (arg := site.arg("gpu")) is not None]
     if not sites:

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import libcst as cst
@@ -17,7 +16,7 @@ from modal_gpu_lint.analysis.gpu_request import Entry, Request, read_request
 from modal_gpu_lint.analysis.resolve import Defined
 from modal_gpu_lint.analysis.sites import Site
 from modal_gpu_lint.analysis.walk import visit  # libcst's own `node.visit` rebuilds every node it passes
-from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts._toml import read_data, tomllib
 from modal_gpu_lint.facts.catalog import Catalog, GpuType
 from modal_gpu_lint.facts.models import Precision, describe_params, model_size, precision_from_id
 from modal_gpu_lint.findings import Finding
@@ -155,7 +154,7 @@ _CLUSTERED = ("modal.clustered", "modal.experimental.clustered")
 @lru_cache(maxsize=1)
 def advice_data() -> dict[str, Any]:
     """advice.toml: scarce GPU types and the upgrades `!` pins away from."""
-    text = resources.files("modal_gpu_lint.facts").joinpath("advice.toml").read_text(encoding="utf-8")
+    text = read_data("modal_gpu_lint.facts", "advice.toml")
     return tomllib.loads(text)
 
 

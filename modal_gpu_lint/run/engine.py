@@ -1,14 +1,15 @@
-"""read -> prefilter -> parse -> sites -> rules -> noqa -> positions -> diagnostics."""
+"""read -> prefilter -> guard + gate (Python's ast) -> libcst parse -> sites -> rules -> noqa -> diagnostics."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import stat
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, nesting_problem
+from modal_gpu_lint.analysis.nesting import ensure_recursion_limit, guard
 from modal_gpu_lint.analysis.noqa import suppressed
 from modal_gpu_lint.analysis.notebook import (
     Notebook,
@@ -98,6 +99,41 @@ class Parsed:
 
 def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
     """Decode and parse, or raise FileError."""
+    source, _ = guarded(path, data)
+    return source, parse_cst(path, source.text)
+
+
+def parse_modal(path: str, data: bytes) -> tuple[Source, cst.Module] | None:
+    """`parse`, or None when no Modal call site can be in the file: the text prefilter, then the
+    gate on Python's tree (`analysis.gate`), before libcst is imported or run."""
+    if not may_have_findings(data):
+        return None
+    source, tree = guarded(path, data)
+    if tree is not None:
+        from modal_gpu_lint.analysis.gate import may_have_sites
+
+        if not may_have_sites(tree, source.text):
+            return None
+    return source, parse_cst(path, source.text)
+
+
+def needs_libcst(path: str, data: bytes) -> bool:
+    """Whether `parse_modal` would parse the file with libcst (or report it unparsable); for
+    a prefiltered file: the nesting guard and the gate, without libcst."""
+    try:
+        source, tree = guarded(path, data)
+    except FileErrorException:
+        return True
+    if tree is None:
+        return True
+    from modal_gpu_lint.analysis.gate import may_have_sites
+
+    return may_have_sites(tree, source.text)
+
+
+def guarded(path: str, data: bytes) -> tuple[Source, ast.Module | None]:
+    """Decode and run the nesting guard (FileErrorException when the file is refused); Python's
+    tree of the file comes back too (None when this Python cannot parse it)."""
     try:
         source = decode(data)
     except SourceError as error:
@@ -105,24 +141,28 @@ def parse(path: str, data: bytes) -> tuple[Source, cst.Module]:
     nul = nul_position(source.text)
     if nul is not None:
         raise FileErrorException(FileError(path, "cannot parse: source code contains a NUL byte", *nul))
-    ensure_recursion_limit()  # first: Python's own parser (in nesting_problem) depends on it too
-    problem = nesting_problem(source.text, path)  # what would crash or stall libcst's parser
+    ensure_recursion_limit()  # first: Python's own parser (in the guard) depends on it too
+    tree, problem = guard(source.text, path)  # what would crash or stall libcst's parser
     if problem is not None:
         message, row, column = problem
         raise FileErrorException(FileError(path, f"cannot parse: {message}", row, column))
+    return source, tree
+
+
+def parse_cst(path: str, text: str) -> cst.Module:
+    """libcst's tree of a guarded file, or FileErrorException."""
     import libcst as cst
 
     from modal_gpu_lint.analysis.cst_parse import parse_module
 
     try:
-        module = parse_module(source.text)
+        return parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise FileErrorException(_syntax_error(path, source.text, error)) from None
+        raise FileErrorException(_syntax_error(path, text, error)) from None
     except (RecursionError, MemoryError):
         raise FileErrorException(FileError(path, "cannot parse: nested too deeply")) from None
     except Exception as error:  # the native parser may raise anything on hostile input
         raise FileErrorException(FileError(path, f"cannot parse: {type(error).__name__}: {error}")) from None
-    return source, module
 
 
 def _syntax_error(path: str, text: str, error: cst.ParserSyntaxError) -> FileError:
@@ -286,12 +326,10 @@ def to_diagnostics(
 
 def parse_selected(path: str, data: bytes, settings: Settings) -> tuple[frozenset[str], Source, cst.Module] | None:
     """The codes selected for `path` and the parsed file; None when no selected rule can fire on
-    it (nothing selected, or the prefilter rules it out). FileErrorException when it cannot be parsed."""
+    it (nothing selected, or the prefilter or the gate rules it out). FileErrorException when it cannot be parsed."""
     codes = settings.codes_for(path)
-    if not codes or not may_have_findings(data):
-        return None
-    source, module = parse(path, data)
-    return codes, source, module
+    parsed = parse_modal(path, data) if codes else None
+    return None if parsed is None else (codes, *parsed)
 
 
 def lint_bytes(path: str, data: bytes, settings: Settings, *, edits: bool = False) -> FileResult:

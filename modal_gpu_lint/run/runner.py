@@ -1,10 +1,11 @@
 """Lint (or fix) many files: cache lookups and the text prefilter here, parsing in worker processes.
 
 The parent process stats each file and answers from the cache when it can, else reads the bytes and
-runs the prefilter (microseconds per file). Only the files that may have findings are parsed: in
-this process when there are few, else in a pool of worker processes that is started as soon as the
-second such file turns up, so that the workers import libcst while the parent is still walking.
-A run that parses nothing never imports libcst at all.
+runs the prefilter (microseconds per file) and, until the workers are started, the gate on Python's
+tree (`analysis.gate`). Only the files that may have findings are parsed: in this process when there
+are few, else in a pool of worker processes that is started as soon as 64 KiB of them have turned
+up, so that the workers import libcst while the parent is still walking. A run that parses nothing
+(no Modal call site anywhere) never imports libcst at all, nor starts a worker.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from modal_gpu_lint.analysis.notebook import is_notebook
 from modal_gpu_lint.run.cache import Cache, Hit, digest
 from modal_gpu_lint.run.config import Settings
-from modal_gpu_lint.run.engine import FileErrorException, FileResult, lint_bytes, may_have_findings, read_file
+from modal_gpu_lint.run.engine import (
+    FileErrorException,
+    FileResult,
+    lint_bytes,
+    may_have_findings,
+    needs_libcst,
+    read_file,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -205,7 +213,11 @@ def _drive(
                     stats.cached += 1
                     results[index] = answer
                     continue
-            if not may_have_findings(data) and not is_notebook(path):  # a notebook's JSON is always checked
+            # Until the workers are started, the gate runs here too: files without a Modal site
+            # (most of those the prefilter lets through) then never start them. A notebook's JSON
+            # is always checked (its code is gated once it is read out of the cells).
+            gate_here = pool.jobs > 1 and pool.executor is None
+            if not is_notebook(path) and (not may_have_findings(data) or (gate_here and not needs_libcst(path, data))):
                 results[index] = empty(path)
                 if cache is not None:
                     cache.put(key, info, content, now, FileResult(path), edits)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from modal_gpu_lint.analysis.walk import NOISE, may_hold_code
+from modal_gpu_lint.analysis.walk import is_node, is_noise, may_hold_code
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -17,7 +17,7 @@ _CODE: dict[type, bool] = {}  # per concrete node type: can it hold code? (ABC c
 def _is_code(kind: type) -> bool:
     known = _CODE.get(kind)
     if known is None:
-        known = _CODE[kind] = issubclass(kind, cst.CSTNode) and not issubclass(kind, NOISE)
+        known = _CODE[kind] = is_node(kind) and not is_noise(kind)
     return known
 
 
