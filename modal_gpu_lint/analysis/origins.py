@@ -54,6 +54,11 @@ def _collect(
                 out.append(_imported(expr.value, constant))
         return
     if isinstance(expr, cst.Attribute):
+        option = resolver.parsed_option(expr, scopes)
+        if option is not None:
+            declared = _named(option.flag, option.call, line_of)
+            out.append(f"the default of {declared}, which runs when {option.flag} is not given")
+            return
         constant = resolver.module_attribute(expr, scopes)
         code = cst.Module([]).code_for_node(expr)
         out.append(_imported(code, constant) if constant is not None else code)

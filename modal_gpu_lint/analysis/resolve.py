@@ -12,6 +12,7 @@ from itertools import product
 
 import libcst as cst
 
+from modal_gpu_lint.analysis.argparse_options import Option, constructor_known, options
 from modal_gpu_lint.analysis.project_index import Constant, constants_of, find_module
 from modal_gpu_lint.analysis.scopes import (
     OPAQUE,
@@ -22,6 +23,7 @@ from modal_gpu_lint.analysis.scopes import (
     LoopItem,
     ModuleRef,
     Opaque,
+    ParsedArgs,
     Scope,
     class_scope,
     comprehension_scope,
@@ -74,6 +76,7 @@ class Resolver:
         # attribute names the module assigns anywhere (`self.gpu = ...`), when the call finder has
         # collected them in its pass ("*": a `setattr` with a computed name); None: walk the module
         self.assigned: frozenset[str] | set[str] | None = None
+        self._argparse: tuple[str, dict[str, Option | None] | None] | None = None  # parser name -> its options
 
     def imported(self, module: str, name: str, level: int) -> Constant | None:
         """The constant `from MODULE import NAME` reads from a module of the project, if it is one."""
@@ -301,12 +304,22 @@ class Resolver:
         if isinstance(binding, (ModuleRef, ImportedName)):
             constant = self.module_attribute(expr, scopes)
             return list(constant.values) if constant is not None else [UNKNOWN]
-        if not isinstance(binding, (Opaque, Assigned, Defined)):
+        if not isinstance(binding, (Opaque, Assigned, Defined, ParsedArgs)):
             return [UNKNOWN]
         attr = expr.attr.value
         assigned = self.assigned if self.assigned is not None else assigned_attributes(self.module)
         if attr in assigned or "*" in assigned:
             return [UNKNOWN]  # set somewhere (`self.gpu = gpu`, `CONFIG.gpu = ...`): not the default
+        if isinstance(binding, ParsedArgs):
+            option = self._option(binding, attr, scopes)
+            if option is None:
+                return [UNKNOWN]
+            values = self.evaluate(option.default, (), depth)
+            return (
+                [convert(option.type_name, v) if isinstance(v, str) else v for v in values]
+                if option.type_name
+                else values
+            )
         if isinstance(binding, Opaque) and where:
             method = where[-1]
             if method.method_of is not None and method.first_param == expr.value.value:
@@ -316,6 +329,33 @@ class Resolver:
         elif isinstance(binding, Defined) and isinstance(binding.node, cst.ClassDef):
             return self._class_attribute(binding.node, attr, where, depth)
         return [UNKNOWN]
+
+    def parsed_option(self, expr: cst.Attribute, scopes: Sequence[Scope]) -> Option | None:
+        """The argparse option `args.NAME` reads, after `args = parser.parse_args()`."""
+        if not isinstance(expr.value, cst.Name) or self.module is None:
+            return None
+        found, _ = self.lookup(expr.value.value, scopes)
+        if len(found) != 1 or not isinstance(found[0], ParsedArgs):
+            return None
+        return self._option(found[0], expr.attr.value, scopes)
+
+    def _option(self, binding: ParsedArgs, dest: str, scopes: Sequence[Scope]) -> Option | None:
+        """The option `dest` of a parser made at module level by `argparse.ArgumentParser(...)`."""
+        parser = binding.parser
+        if not isinstance(parser, cst.Name) or self.module is None:
+            return None
+        found = self.module_scope.bindings.get(parser.value, [])
+        if self.lookup(parser.value, scopes)[0] is not found or len(found) != 1:
+            return None  # shadowed by a local name, or bound more than once
+        made = found[0]
+        if not isinstance(made, Assigned) or not isinstance(made.value, cst.Call):
+            return None
+        if self.qualify(made.value.func, ()) != "argparse.ArgumentParser" or not constructor_known(made.value):
+            return None
+        if self._argparse is None or self._argparse[0] != parser.value:
+            self._argparse = (parser.value, options(self.module, parser.value))
+        declared = self._argparse[1]
+        return declared.get(dest) if declared is not None else None
 
     def module_attribute(self, expr: cst.Attribute, scopes: Sequence[Scope]) -> Constant | None:
         """`settings.GPU` after `import settings` or `from app import settings`: a project constant."""
@@ -374,12 +414,7 @@ class Resolver:
             assert isinstance(part, cst.FormattedStringExpression)
             if part.conversion is not None or part.format_spec is not None:
                 return [UNKNOWN]
-            pieces.append(
-                [
-                    str(v) if isinstance(v, (str, int)) and not isinstance(v, bool) else UNKNOWN
-                    for v in self.evaluate(part.expression, scopes, depth)
-                ]
-            )
+            pieces.append([convert("str", v) for v in self.evaluate(part.expression, scopes, depth)])
         out: list[Value] = []
         for combo in product(*pieces):
             out.append("".join(combo) if all(isinstance(c, str) for c in combo) else _known_type(combo))  # type: ignore[arg-type]

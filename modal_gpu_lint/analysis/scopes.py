@@ -51,13 +51,21 @@ class LoopItem:
     iterable: cst.BaseExpression
 
 
+@dataclass(frozen=True, eq=False)
+class ParsedArgs:
+    """`args = parser.parse_args()` (or `args, _ = parser.parse_known_args()`): the namespace of
+    options `parser` declares, as the program gets them from its command line."""
+
+    parser: cst.BaseExpression
+
+
 @dataclass(frozen=True)
 class Opaque:
     """Bound in a way that says nothing about the value (parameter, loop, `with`, global...)."""
 
 
 OPAQUE = Opaque()
-Binding = ModuleRef | ImportedName | Assigned | Defined | LoopItem | Opaque
+Binding = ModuleRef | ImportedName | Assigned | Defined | LoopItem | ParsedArgs | Opaque
 
 
 @dataclass
@@ -177,7 +185,14 @@ class _Binder(cst.CSTVisitor):
             self.scope.bind(node.name.value, OPAQUE)
 
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-        if isinstance(target, cst.Name):
+        parsed = _parsed_args(target, value)
+        if parsed is not None:
+            name, parser = parsed
+            self.scope.bind(name, ParsedArgs(parser))
+            for other in _names_in_target(target):
+                if other != name:
+                    self.scope.bind(other, OPAQUE)
+        elif isinstance(target, cst.Name):
             self.scope.bind(target.value, Assigned(value))
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
@@ -199,6 +214,33 @@ class _Binder(cst.CSTVisitor):
     def _bind_opaque(self, target: cst.BaseExpression) -> None:
         for name in _names_in_target(target):
             self.scope.bind(name, OPAQUE)
+
+
+def _parsed_args(target: cst.BaseExpression, value: cst.BaseExpression | None) -> tuple[str, cst.BaseExpression] | None:
+    """(name, parser) for `NAME = P.parse_args()`, `NAME = P.parse_known_args()[0]` and
+    `NAME, _ = P.parse_known_args()` (no argument list given: the program's own command line)."""
+    index_zero = False
+    if isinstance(value, cst.Subscript) and len(value.slice) == 1:
+        index = value.slice[0].slice
+        index_zero = isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "0"
+        value = value.value if index_zero else None
+    if not isinstance(value, cst.Call) or value.args or not isinstance(value.func, cst.Attribute):
+        return None
+    method = value.func.attr.value
+    if isinstance(target, cst.Name) and (
+        (method == "parse_args" and not index_zero) or (method == "parse_known_args" and index_zero)
+    ):
+        return target.value, value.func.value
+    if (
+        method == "parse_known_args"
+        and not index_zero
+        and isinstance(target, (cst.Tuple, cst.List))
+        and len(target.elements) == 2
+        and isinstance(target.elements[0].value, cst.Name)
+        and not any(isinstance(e, cst.StarredElement) for e in target.elements)
+    ):
+        return target.elements[0].value.value, value.func.value
+    return None
 
 
 def _names_in_target(target: cst.BaseExpression) -> Iterator[str]:
