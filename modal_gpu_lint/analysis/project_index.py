@@ -82,7 +82,7 @@ def _find(folder: str, module: str, level: int) -> str | None:
 
 def _module_file(folder: str, parts: list[str]) -> str | None:
     base = os.path.join(folder, *parts)
-    for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+    for candidate in (os.path.join(base, "__init__.py"), base + ".py"):  # a package wins, as in Python
         if os.path.isfile(candidate):
             return candidate
     return None
@@ -126,6 +126,7 @@ class _Reader:
         self.tree = tree
         self.known: dict[str, Constant] = {}
         self.os_names = {"os"}  # names bound to the os module (`import os as o`)
+        self.bound = _bound_anywhere(tree)  # a module's own `int` is not the builtin
 
     def read(self) -> dict[str, Constant]:
         once = _bound_once(self.tree)
@@ -193,7 +194,7 @@ class _Reader:
 
     def _call(self, node: ast.Call, depth: int) -> list[Value]:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("int", "str", "float") and func.id not in self.known:
+        if isinstance(func, ast.Name) and func.id in ("int", "str", "float") and func.id not in self.bound:
             if len(node.args) != 1 or node.keywords:
                 return [_UNKNOWN]
             return [_convert(func.id, v) for v in self.evaluate(node.args[0], depth + 1)]
@@ -252,10 +253,27 @@ def _bound_once(tree: ast.Module) -> set[str]:
     return {name for name, count in top.items() if count == 1 and everywhere[name] == 1}
 
 
+def _bound_anywhere(tree: ast.Module) -> set[str]:
+    """Every name the module binds anywhere (assignments, defs, classes, imports): a local `int`
+    counts too, which can only make a value unknown."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
 def _text(value: Value) -> Value:
     if value is _UNKNOWN or isinstance(value, bool) or not isinstance(value, (str, int)):
         return _UNKNOWN
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # an int beyond Python's limit on digits converted to text
+        return _UNKNOWN
 
 
 def _combine(pieces: list[list[Value]]) -> list[Value]:
@@ -297,6 +315,6 @@ def _arith(op: ast.operator, a: Value, b: Value) -> Value:
             return a // b
         if isinstance(op, ast.Div):
             return a / b
-    except ZeroDivisionError:
+    except (ZeroDivisionError, OverflowError):
         return _UNKNOWN
     return _UNKNOWN

@@ -165,6 +165,11 @@ class _Mutated(cst.CSTVisitor):
     def _subscript(self, target: cst.BaseExpression) -> None:
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
             self.names.add(target.value.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):  # `D["gpu"], n = ...`, `del D["a"], D["b"]`
+            for element in target.elements:
+                self._subscript(element.value)
+        elif isinstance(target, cst.StarredElement):
+            self._subscript(target.value)
 
 
 _MUTATORS = frozenset({"update", "pop", "setdefault", "clear", "popitem", "__setitem__"})
