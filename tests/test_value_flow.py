@@ -75,3 +75,23 @@ def test_inventory_shows_followed_requests(tmp_path: Path) -> None:
         (27, "written_here", "A100-80G", 1, 60),
         (31, "Old", "A100-80GB:2", 2, 60),
     ]
+
+
+def test_an_argparse_default_is_judged_and_named_in_the_message_and_the_inventory() -> None:
+    fixture = Path(__file__).parent / "fixtures" / "lint" / "values_argparse.py"
+    result = run_cli("--no-cache", "--format", "concise", fixture.name, cwd=fixture.parent)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "values_argparse.py:17:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'? (value from the "
+        "default of --gpu (line 8), which runs when --gpu is not given)",
+        "values_argparse.py:21:15: MGL003 'H100:12' asks for 12 x H100: a container can have 1 to 8 (value from the "
+        "default of --n-gpus (line 9), which runs when --n-gpus is not given)",
+    ]
+    inventory = run_cli("inventory", "--format", "json", fixture.name, cwd=fixture.parent)
+    rows = json.loads(inventory.stdout)
+    assert [(r["line"], r["gpu"], r["fallbacks"], r["timeout"]) for r in rows] == [
+        (17, "A100-80G", [], 3600),
+        (21, "H100:12", [], 3600),
+        (25, "H100", ["H100"], 3600),
+        (29, "T4", [], 0),
+    ]
