@@ -29,6 +29,8 @@ class _UseFinder(cst.CSTVisitor):
         self.skip: set[int] = set()
         self.bases: set[int] = set()
         self.targets: set[int] = set()
+        self.outer_fors: set[int] = set()  # the first `for` of each comprehension
+        self.suspended: list[Scope] = []  # comprehension scopes left while their first iterable is read
 
     # positions where a Name is not a reference
     def visit_Arg(self, node: cst.Arg) -> None:
@@ -105,32 +107,46 @@ class _UseFinder(cst.CSTVisitor):
     def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
+    # A lambda's parameter defaults, and a comprehension's first iterable, are evaluated in the
+    # enclosing scope: only the lambda's body and the rest of the comprehension are its own.
+    def visit_Lambda_body(self, node: cst.Lambda) -> None:
         self.scopes.append(function_scope(node))
 
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+    def leave_Lambda_body(self, node: cst.Lambda) -> None:
         self.scopes.pop()
 
-    def visit_ListComp(self, node: cst.ListComp) -> None:
+    def _enter_comprehension(self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp) -> None:
         self.scopes.append(comprehension_scope(node))
+        self.outer_fors.add(id(node.for_in))
+
+    def visit_CompFor_iter(self, node: cst.CompFor) -> None:
+        if id(node) in self.outer_fors:
+            self.suspended.append(self.scopes.pop())
+
+    def leave_CompFor_iter(self, node: cst.CompFor) -> None:
+        if id(node) in self.outer_fors:
+            self.scopes.append(self.suspended.pop())
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._enter_comprehension(node)
 
     def leave_ListComp(self, original_node: cst.ListComp) -> None:
         self.scopes.pop()
 
     def visit_SetComp(self, node: cst.SetComp) -> None:
-        self.scopes.append(comprehension_scope(node))
+        self._enter_comprehension(node)
 
     def leave_SetComp(self, original_node: cst.SetComp) -> None:
         self.scopes.pop()
 
     def visit_DictComp(self, node: cst.DictComp) -> None:
-        self.scopes.append(comprehension_scope(node))
+        self._enter_comprehension(node)
 
     def leave_DictComp(self, original_node: cst.DictComp) -> None:
         self.scopes.pop()
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self.scopes.append(comprehension_scope(node))
+        self._enter_comprehension(node)
 
     def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
         self.scopes.pop()

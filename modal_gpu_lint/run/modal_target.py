@@ -42,7 +42,7 @@ def _toml(path: Path) -> Mapping[str, Any] | None:
         data = path.read_bytes()
     except OSError:
         return None
-    if b"modal" not in data:
+    if b"modal" not in data.lower():  # `Modal>=1.0`: names are case-insensitive
         return None
     try:
         return tomllib.loads(data.decode("utf-8"))
@@ -66,7 +66,8 @@ def _from_lock(path: Path) -> Target | None:
         except VersionError:
             return None
     data = _toml(path)
-    for package in (data or {}).get("package", []):
+    packages = (data or {}).get("package", [])
+    for package in packages if isinstance(packages, list) else []:
         if isinstance(package, Mapping) and str(package.get("name", "")).lower() == "modal":
             try:
                 return Target(parse_version(str(package.get("version", ""))), source=f"{path.name}")
@@ -79,20 +80,23 @@ def _from_pyproject(path: Path) -> Target | None:
     data = _toml(path)
     if data is None:
         return None
-    project = data.get("project", {})
-    for requirement in project.get("dependencies", []) if isinstance(project, Mapping) else []:
+    dependencies = _table(data, "project").get("dependencies", [])
+    for requirement in dependencies if isinstance(dependencies, list) else []:
         found = _from_line(str(requirement), f"{path.name} [project] dependencies")
         if found is not None:
             return found
-    poetry = (
-        data.get("tool", {}).get("poetry", {}).get("dependencies", {}) if isinstance(data.get("tool"), Mapping) else {}
-    )
-    spec = poetry.get("modal") if isinstance(poetry, Mapping) else None
+    spec = _table(_table(_table(data, "tool"), "poetry"), "dependencies").get("modal")
     if isinstance(spec, Mapping):
         spec = spec.get("version")
     if isinstance(spec, str):
         return _poetry(spec, f"{path.name} [tool.poetry.dependencies]")
     return None
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`data[key]` when it is a table, else an empty one (a malformed file names no pin)."""
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _from_requirements(path: Path) -> Target | None:
@@ -118,17 +122,33 @@ def _from_line(line: str, source: str) -> Target | None:
 
 
 def _poetry(spec: str, source: str) -> Target | None:
-    """Poetry's `^1.2` (< 2.0) and `~1.2` (< 1.3); other forms are PEP 440."""
-    spec = spec.strip()
-    try:
-        if spec[:1] in "^~" and spec[1:2] != "=":
-            parts = [int(p) for p in re.findall(r"\d+", spec)] + [0, 0]
-            if spec[0] == "^":
-                index = next((i for i, p in enumerate(parts[:3]) if p), 2)
-            else:
-                index = 1 if len(re.findall(r"\d+", spec)) > 1 else 0
-            bound = [*parts[:index], parts[index] + 1]
-            return Target(parse_version(".".join(map(str, bound))), below=True, source=f"{source}: modal {spec}")
-        return target_from_specifier(spec, f"{source}: modal {spec}")
-    except VersionError:
+    """Poetry's constraints, comma-separated (the tightest bound wins): `^1.2` (< 2.0), `~1.2`
+    (< 1.3), a bare `1.2.3` (exactly it), `1.2.*`, `*`, and PEP 440 clauses."""
+    bounds: list[Target] = []
+    for clause in (c.strip() for c in spec.split(",")):
+        try:
+            found = _poetry_clause(clause, f"{source}: modal {spec.strip()}")
+        except VersionError:
+            return None
+        if found is not None:
+            bounds.append(found)
+    return min(bounds, key=lambda t: (t.version, not t.below)) if bounds else None
+
+
+def _poetry_clause(clause: str, source: str) -> Target | None:
+    if clause in ("", "*"):
         return None
+    if clause[0] in "^~" and clause[1:2] != "=":
+        if not re.fullmatch(r"[\^~]\s*\d+(\.\d+)*(\.\*)?", clause):
+            raise VersionError(f"cannot read the constraint {clause!r}")
+        written = [int(p) for p in re.findall(r"\d+", clause)]
+        parts = [*written, 0, 0]
+        if clause[0] == "^":  # the first non-zero part may not change
+            index = next((i for i, p in enumerate(parts[:3]) if p), min(len(written), 3) - 1)
+        else:  # ~1.2 and ~1.2.3: < 1.3; ~1: < 2
+            index = 1 if len(written) > 1 else 0
+        bound = [*parts[:index], parts[index] + 1]
+        return Target(parse_version(".".join(map(str, bound))), below=True, source=source)
+    if clause[0].isdigit():  # a bare version is an exact pin in Poetry
+        clause = f"=={clause}"
+    return target_from_specifier(clause, source)
