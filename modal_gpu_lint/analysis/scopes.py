@@ -82,34 +82,90 @@ class Scope:
         self.bindings.setdefault(name, []).append(binding)
 
 
-class _Binder(cst.CSTVisitor):
-    """Collects the bindings of one scope; does not enter nested scopes."""
+class _Declared(cst.CSTVisitor):
+    """The names a function or class body (nested ones included) declares `global` or `nonlocal`;
+    only statements are read, never expressions."""
 
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
+    def __init__(self) -> None:
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
 
-    # nested scopes: bind the name, do not enter
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.scope.bind(node.name.value, Defined(node))
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        self._small(node.body)
         return False
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.scope.bind(node.name.value, Defined(node))
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
+        self._small(node.body)
         return False
+
+    def _small(self, statements: Sequence[cst.BaseSmallStatement]) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.Global):
+                self.globals.update(item.name.value for item in statement.names)
+            elif isinstance(statement, cst.Nonlocal):
+                self.nonlocals.update(item.name.value for item in statement.names)
+
+
+class _WalrusTargets(cst.CSTVisitor):
+    """`NAME := ...` inside a comprehension (not inside a lambda there, which has its own scope)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        if isinstance(node.target, cst.Name):
+            self.names.append(node.target.value)
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
 
-    def visit_ListComp(self, node: cst.ListComp) -> bool:
+
+class _Binder(cst.CSTVisitor):
+    """Collects the bindings of one scope; does not enter nested scopes."""
+
+    def __init__(self, scope: Scope, *, module: bool = False) -> None:
+        self.scope = scope
+        self.module = module  # the module's own scope: `global NAME` in any function rebinds it
+
+    # nested scopes: bind the name, do not enter; names they rebind here (`global`, `nonlocal`)
+    # are bound here too, in a way that says nothing about the value
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.scope.bind(node.name.value, Defined(node))
+        self._rebound_inside(node)
         return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.scope.bind(node.name.value, Defined(node))
+        self._rebound_inside(node)
+        return False
+
+    def _rebound_inside(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        declared = _Declared()
+        visit(node.body, declared)
+        for name in declared.globals if self.module else declared.nonlocals:
+            self.scope.bind(name, OPAQUE)
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    # a comprehension's own names are its own, but `NAME := ...` in it binds NAME here
+    def visit_ListComp(self, node: cst.ListComp) -> bool:
+        return self._walrus_inside(node)
 
     def visit_SetComp(self, node: cst.SetComp) -> bool:
-        return False
+        return self._walrus_inside(node)
 
     def visit_DictComp(self, node: cst.DictComp) -> bool:
-        return False
+        return self._walrus_inside(node)
 
     def visit_GeneratorExp(self, node: cst.GeneratorExp) -> bool:
+        return self._walrus_inside(node)
+
+    def _walrus_inside(self, node: cst.BaseComp | cst.DictComp) -> bool:
+        targets = _WalrusTargets()
+        visit(node, targets)
+        for name in targets.names:
+            self.scope.bind(name, OPAQUE)
         return False
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -269,7 +325,7 @@ def _dotted(node: cst.BaseExpression) -> str | None:
 def module_scope(module: cst.Module) -> Scope:
     """Bindings made by the module's own statements (not inside functions or classes)."""
     scope = Scope()
-    binder = _Binder(scope)
+    binder = _Binder(scope, module=True)
     for statement in module.body:
         visit(statement, binder)
     return scope
