@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts._toml import read_data, tomllib
 
 Version = tuple[int, ...]
 
@@ -91,7 +90,7 @@ class RuleVersions:
 @lru_cache(maxsize=1)
 def rule_versions() -> dict[str, RuleVersions]:
     """Per rule code, from `modal_versions.toml`."""
-    data = tomllib.loads(resources.files(__package__).joinpath("modal_versions.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads(read_data(__package__, "modal_versions.toml"))
     apis = data["api"]
     out = {}
     for code, rule in data["rule"].items():

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
-from modal_gpu_lint.facts._toml import tomllib
+from modal_gpu_lint.facts._toml import read_data, tomllib
 
 Version = tuple[int, ...]
 
@@ -108,7 +107,7 @@ def _table(data: dict[str, object], key: str) -> dict[str, dict]:  # type: ignor
 @lru_cache(maxsize=1)
 def torch_facts_text() -> str:
     """The packaged file's text (also part of the cache key)."""
-    return resources.files(__package__).joinpath("torch_builds.toml").read_text(encoding="utf-8")
+    return read_data(__package__, "torch_builds.toml")
 
 
 @lru_cache(maxsize=1)
