@@ -225,7 +225,13 @@ class LaunchReader(ReaderBase):
         if launcher is None:
             return
         kind, start = launcher
-        flags = Flags(tokens[start:], stop_at_positional=kind in ("torchrun", "accelerate"))
+        runs_a_script = kind in ("torchrun", "accelerate")
+        # for vLLM, `-q` is `--quantization` and takes a value; for the launchers it is `--quiet`
+        flags = Flags(
+            tokens[start:],
+            stop_at_positional=runs_a_script,
+            boolean=_BOOLEAN_FLAGS if runs_a_script else _SERVER_BOOLEAN,
+        )
         if kind == "torchrun":
             self._flag_parallel(flags, ("--nproc-per-node", "--nproc_per_node"), "torchrun", per_container=True)
         elif kind == "accelerate":
@@ -452,12 +458,15 @@ _BOOLEAN_FLAGS = frozenset(
         "--same-network",
     }
 )
+_SERVER_BOOLEAN = _BOOLEAN_FLAGS - {"-q"}
 
 
 class Flags:
     """The `--flag value` / `--flag=value` pairs of a launcher (the last one wins, like argparse)."""
 
-    def __init__(self, tokens: list[Token], *, stop_at_positional: bool) -> None:
+    def __init__(
+        self, tokens: list[Token], *, stop_at_positional: bool, boolean: frozenset[str] = _BOOLEAN_FLAGS
+    ) -> None:
         self.pairs: list[tuple[str, Token]] = []
         self.seen: set[str] = set()
         self.unknown = False  # a word we cannot read (it may be any flag)
@@ -474,7 +483,7 @@ class Flags:
                 self.seen.add(flag)
                 if eq:
                     self.pairs.append((flag, Token(value, token.node)))
-                elif flag not in _BOOLEAN_FLAGS and index + 1 < len(tokens):
+                elif flag not in boolean and index + 1 < len(tokens):
                     following = tokens[index + 1]
                     if following.text is None or not following.text.startswith("-"):
                         self.pairs.append((flag, following))

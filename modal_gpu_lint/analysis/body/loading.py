@@ -87,9 +87,11 @@ class ModelReader(ReaderBase):
             if bound is not None:
                 bounds.append(bound)
         quantization = keyword_arg(node, "quantization")
+        quantized = False  # quantization= given a value other than None (the default)
         if quantization is not None:
             bound, quant_unsure = self.quantization_bound(quantization.value)
             unsure |= quant_unsure
+            quantized = bound is not None or quant_unsure
             if bound is not None:
                 bounds.append(bound)
         offload = False
@@ -100,7 +102,7 @@ class ModelReader(ReaderBase):
         report = arg if arg is not None else expr
         auto = (
             (dtype is None or self.known_str(dtype.value) == ["auto"])
-            and quantization is None
+            and not quantized
             and keyword_arg(node, "load_format") is None
             and not any(a.star for a in node.args)
         )
