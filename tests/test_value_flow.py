@@ -95,3 +95,18 @@ def test_an_argparse_default_is_judged_and_named_in_the_message_and_the_inventor
         (25, "H100", ["H100"], 3600),
         (29, "T4", [], 0),
     ]
+
+
+def test_the_origin_names_only_the_arm_that_gives_the_bad_value(tmp_path: Path) -> None:
+    (tmp_path / "arms.py").write_text(
+        "import os\n\nimport modal\n\napp = modal.App()\nOTHER = 'T4'\nBAD = 'H200!'\n\n\n"
+        "@app.function(gpu='A100-80G' if os.environ.get('BIG') else OTHER, timeout=60)\ndef f(): ...\n\n\n"
+        "@app.function(gpu='A100-80G' if os.environ.get('BIG') else BAD, timeout=60)\ndef g(): ...\n"
+    )
+    result = run_cli("--no-cache", "--format", "concise", "arms.py", cwd=tmp_path)
+    assert result.stdout.splitlines()[:3] == [
+        "arms.py:10:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?",
+        "arms.py:14:15: MGL001 unknown GPU type 'A100-80G'; did you mean 'A100-80GB'?",
+        "arms.py:14:15: MGL004 'H200!': the suffix '!' pins the exact type (no upgrade) and is accepted only on "
+        "H100; Modal rejects 'H200!' (value from BAD (line 7))",
+    ]

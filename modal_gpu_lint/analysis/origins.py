@@ -16,10 +16,17 @@ LineOf = Callable[[cst.CSTNode], int | None]
 _MAX_DEPTH = 12
 
 
-def origin(resolver: Resolver, expr: cst.BaseExpression, scopes: Sequence[Scope], line_of: LineOf) -> str | None:
-    """Where `expr`'s value comes from when it is not a literal written here (None when it is)."""
+_ANY = object()  # no particular value: every source of the expression counts
+
+
+def origin(
+    resolver: Resolver, expr: cst.BaseExpression, scopes: Sequence[Scope], line_of: LineOf, value: object = _ANY
+) -> str | None:
+    """Where `expr`'s value (or, given `value`, where that value of it) comes from when it is not a
+    literal written here (None when it is): `"A100-80G" if big else OTHER` names OTHER only for
+    OTHER's value."""
     found: list[str] = []
-    _collect(resolver, expr, scopes, line_of, 0, found)
+    _collect(resolver, expr, scopes, line_of, 0, found, value)
     unique = list(dict.fromkeys(found))
     return ", ".join(unique) if unique else None
 
@@ -31,6 +38,7 @@ def _collect(
     line_of: LineOf,
     depth: int,
     out: list[str],
+    value: object = _ANY,
 ) -> None:
     if depth > _MAX_DEPTH:
         return
@@ -41,7 +49,7 @@ def _collect(
         binding = found[0]
         if isinstance(binding, Assigned) and binding.value is not None:
             inner: list[str] = []
-            _collect(resolver, binding.value, where, line_of, depth + 1, inner)
+            _collect(resolver, binding.value, where, line_of, depth + 1, inner, value)
             if inner:
                 out.extend(inner)  # an environment default says more than the name bound to it
             else:
@@ -72,7 +80,10 @@ def _collect(
     elif isinstance(expr, (cst.BinaryOperation, cst.BooleanOperation)):
         children = [expr.left, expr.right]
     elif isinstance(expr, cst.IfExp):
-        children = [expr.body, expr.orelse]
+        for arm in (expr.body, expr.orelse):  # the arm(s) that can give `value`
+            if value is _ANY or value in resolver.evaluate(arm, scopes):
+                _collect(resolver, arm, scopes, line_of, depth + 1, out, value)
+        return
     elif isinstance(expr, cst.UnaryOperation):
         children = [expr.expression]
     for child in children:

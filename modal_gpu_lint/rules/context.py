@@ -27,14 +27,15 @@ class Context:
         """Every value an argument of `site` may take."""
         return self.facts.resolver.evaluate(expr, site.scopes)
 
-    def origin(self, site: Site, arg: cst.Arg) -> str | None:
-        """Where an argument's value comes from when it is not written at the call (for messages)."""
+    def origin(self, site: Site, arg: cst.Arg, value: object) -> str | None:
+        """Where an argument's value (`value`, one of those it may take) comes from when it is not
+        written at the call (for messages)."""
         splat = self.facts.stand_ins.get(id(arg))
         if isinstance(splat, cst.Arg):  # `**OPTIONS`: the entry of the dict
             line = self.facts.line_of(arg.value)
             where = f" (line {line})" if line is not None else ""
             return f"{cst.Module([]).code_for_node(splat.value)}{where}"
-        return origin(self.facts.resolver, arg.value, site.scopes, self.facts.line_of)
+        return origin(self.facts.resolver, arg.value, site.scopes, self.facts.line_of, value)
 
     def wants(self, *codes: str) -> bool:
         """Whether any of `codes` is selected (checkers skip work otherwise)."""

@@ -162,15 +162,15 @@ def check(ctx: Context) -> Iterator[Finding]:
 def _check_site(ctx: Context, site: Site, arg: cst.Arg) -> Iterator[Finding]:
     seen: set[tuple[str, str]] = set()
     call = _call_name(site)
-    source: list[str | None] = []  # where the value comes from, computed once, on the first finding
     for value in ctx.values(site, arg.value):
+        source: list[str | None] = []  # where this value comes from, computed on its first finding
         for verdict in check_gpu_value(value, accepts_list=site.api.accepts_list, catalog=ctx.catalog, call=call):
             key = (verdict.code, verdict.message)
             if key in seen:
                 continue
             seen.add(key)
             if not source:
-                source.append(ctx.origin(site, arg))
+                source.append(ctx.origin(site, arg, value))
             message = verdict.message if source[0] is None else f"{verdict.message} (value from {source[0]})"
             yield Finding(verdict.code, message, arg, arg, _fix(ctx, site, verdict, arg, value))
 
