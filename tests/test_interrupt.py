@@ -150,7 +150,9 @@ def test_sigkill_inside_the_write(tmp_path: Path, program: tuple[bytes, bytes]) 
     rng = random.Random(9)
     for _ in range(3):
         target.write_bytes(original)
-        process = start(tmp_path, "big.py", delay=0.5)
+        process = start(
+            tmp_path, "big.py", delay=2.0
+        )  # a wide window: the signal lands inside it even on a loaded machine
         assert wait_for_temporary(tmp_path, process)
         time.sleep(rng.uniform(0, 0.4))  # inside the slow fsync: written, not yet renamed
         finish(process, signal.SIGKILL)
@@ -163,7 +165,7 @@ def test_ctrl_c_inside_the_write_cleans_up(tmp_path: Path, program: tuple[bytes,
     original, _ = program
     target = tmp_path / "big.py"
     target.write_bytes(original)
-    process = start(tmp_path, "big.py", delay=0.5)
+    process = start(tmp_path, "big.py", delay=2.0)  # a wide window: the signal lands inside it even on a loaded machine
     assert wait_for_temporary(tmp_path, process)
     time.sleep(0.1)
     code, stderr = finish(process, signal.SIGINT)
