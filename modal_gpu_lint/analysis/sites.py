@@ -69,17 +69,22 @@ class ModuleFacts:
     # splat of the call (id of the made Arg -> the `**` argument)
     stand_ins: dict[int, cst.CSTNode] = field(default_factory=dict)
     made: set[int] = field(default_factory=set)  # ids of those Args and their keywords: no fix may edit them
+    text: str | None = None  # the module's source text, when the caller has it (else generated from the tree)
     _lines: LineIndex | None = None
 
     def evaluate(self, expr: cst.BaseExpression, site_scopes: tuple[Scope, ...]) -> list[Value]:
         """Every value an argument may take."""
         return self.resolver.evaluate(expr, site_scopes)
 
+    def lines(self) -> LineIndex:
+        """The module's line index, made once (from its source text: generating it costs a walk)."""
+        if self._lines is None:
+            self._lines = LineIndex(self.text if self.text is not None else self.module.code)
+        return self._lines
+
     def line_of(self, node: cst.CSTNode) -> int | None:
         """The 1-based line where `node` starts (for messages; costs a walk of the module up to it)."""
-        if self._lines is None:
-            self._lines = LineIndex(self.module.code)
-        span = node_spans(self.module, [node], self._lines).get(id(node))
+        span = node_spans(self.module, [node], self.lines()).get(id(node))
         return span.row if span is not None else None
 
 
@@ -410,11 +415,12 @@ _REMOTE_LOOKUPS = {
 }
 
 
-def find_sites(module: cst.Module, path: str | None = None) -> ModuleFacts:
+def find_sites(module: cst.Module, path: str | None = None, text: str | None = None) -> ModuleFacts:
     """Parse-tree in, Modal call sites and removed-API events out. With the file's `path`, constants
-    imported from the project's own modules are followed."""
+    imported from the project's own modules are followed; `text` is the source `module` was parsed
+    from (`module.code`), when the caller has it."""
     forget_scopes()  # the last module's; this one's are remembered until the next
-    facts = ModuleFacts(module, Resolver(module_scope(module), module, path))
+    facts = ModuleFacts(module, Resolver(module_scope(module), module, path), text=text)
     finder = _SiteFinder(facts)
     visit(module, finder)
     facts.resolver.assigned = finder.assigned_names  # collected in the same pass

@@ -96,7 +96,7 @@ def requests_in(path: str, data: bytes, catalog: Catalog) -> list[Request]:
     if parsed is None:
         return []
     source, module = parsed
-    facts = find_sites(module, path)
+    facts = find_sites(module, path, source.text)
     sites = [(site, arg) for site in facts.sites if (arg := site.arg("gpu")) is not None]
     if not sites:
         return []

@@ -208,13 +208,13 @@ def analyze(
     """Run the checkers on a parsed module and drop what `# noqa` silences (unless `noqa=False`:
     the flake8 plugin leaves `# noqa` to flake8, so that `--disable-noqa` works). With the file's
     `path`, constants imported from the project's modules are followed."""
-    from modal_gpu_lint.analysis.positions import LineIndex, node_spans
+    from modal_gpu_lint.analysis.positions import node_spans
     from modal_gpu_lint.analysis.scopes import forget_scopes
     from modal_gpu_lint.analysis.sites import find_sites
     from modal_gpu_lint.rules.needs import forget_bodies
     from modal_gpu_lint.rules.registry import CHECKERS, Context
 
-    facts = find_sites(module, path)
+    facts = find_sites(module, path, text)
     if not facts.sites and not facts.events:
         return Analysis()
     ctx = Context(facts, settings.catalog, settings.fix_timeout, codes)
@@ -236,7 +236,7 @@ def analyze(
             if f.fix is not None and any(id(getattr(change, "node", None)) in facts.made for change in f.fix.changes):
                 f.fix = None  # it would edit a keyword that is only a dict key in the file
     nodes = [f.node for f in findings] + [f.end_node for f in findings if f.end_node is not None]
-    spans = node_spans(module, nodes, LineIndex(text))
+    spans = node_spans(module, nodes, facts.lines())
     if not noqa:
         return Analysis(findings, spans, dependencies=dependencies)
     lines = split_lines(text)
