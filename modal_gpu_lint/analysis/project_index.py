@@ -126,10 +126,10 @@ class _Reader:
         self.tree = tree
         self.known: dict[str, Constant] = {}
         self.os_names = {"os"}  # names bound to the os module (`import os as o`)
-        self.bound = _bound_anywhere(tree)  # a module's own `int` is not the builtin
+        self.everywhere = _bindings(tree)  # also: a module's own `int` is not the builtin
 
     def read(self) -> dict[str, Constant]:
-        once = _bound_once(self.tree)
+        once = _bound_once(self.tree, self.everywhere)
         for statement in self.tree.body:
             if isinstance(statement, ast.Import):
                 for alias in statement.names:
@@ -194,7 +194,7 @@ class _Reader:
 
     def _call(self, node: ast.Call, depth: int) -> list[Value]:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("int", "str", "float") and func.id not in self.bound:
+        if isinstance(func, ast.Name) and func.id in ("int", "str", "float") and func.id not in self.everywhere:
             if len(node.args) != 1 or node.keywords:
                 return [_UNKNOWN]
             return [_convert(func.id, v) for v in self.evaluate(node.args[0], depth + 1)]
@@ -227,16 +227,9 @@ class _Reader:
         )
 
 
-def _bound_once(tree: ast.Module) -> set[str]:
-    """Names bound exactly once in the whole module, by a plain top-level assignment (not in an
-    `if`, a loop, a function with `global`...)."""
-    top: Counter[str] = Counter()
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            if isinstance(statement.targets[0], ast.Name):
-                top[statement.targets[0].id] += 1
-        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-            top[statement.target.id] += 1
+def _bindings(tree: ast.Module) -> Counter[str]:
+    """How often each name is bound anywhere in the module (a def, class, import, `global` or
+    `nonlocal` counts twice: never a plain constant); a local binding counts too."""
     everywhere: Counter[str] = Counter()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -249,22 +242,21 @@ def _bound_once(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 everywhere[(alias.asname or alias.name).split(".")[0]] += 2
+    return everywhere
+
+
+def _bound_once(tree: ast.Module, everywhere: Counter[str]) -> set[str]:
+    """Names bound exactly once in the whole module, by a plain top-level assignment (not in an
+    `if`, a loop, a function with `global`...)."""
+    top: Counter[str] = Counter()
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            if isinstance(statement.targets[0], ast.Name):
+                top[statement.targets[0].id] += 1
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            top[statement.target.id] += 1
     # A name stored inside a function is local there, but `global` would make it ours: counted above.
     return {name for name, count in top.items() if count == 1 and everywhere[name] == 1}
-
-
-def _bound_anywhere(tree: ast.Module) -> set[str]:
-    """Every name the module binds anywhere (assignments, defs, classes, imports): a local `int`
-    counts too, which can only make a value unknown."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
 
 
 def _text(value: Value) -> Value:
