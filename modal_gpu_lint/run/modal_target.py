@@ -124,20 +124,17 @@ def _from_line(line: str, source: str) -> Target | None:
 def _poetry(spec: str, source: str) -> Target | None:
     """Poetry's constraints, comma-separated (the tightest bound wins): `^1.2` (< 2.0), `~1.2`
     (< 1.3), a bare `1.2.3` (exactly it), `1.2.*`, `*`, and PEP 440 clauses."""
-    bounds: list[Target] = []
-    for clause in (c.strip() for c in spec.split(",")):
-        try:
-            found = _poetry_clause(clause, f"{source}: modal {spec.strip()}")
-        except VersionError:
-            return None
-        if found is not None:
-            bounds.append(found)
-    return min(bounds, key=lambda t: (t.version, not t.below)) if bounds else None
-
-
-def _poetry_clause(clause: str, source: str) -> Target | None:
-    if clause in ("", "*"):
+    try:
+        clauses = [_pep440(clause.strip()) for clause in spec.split(",")]
+        return target_from_specifier(",".join(clauses), f"{source}: modal {spec.strip()}")
+    except VersionError:
         return None
+
+
+def _pep440(clause: str) -> str:
+    """One Poetry clause as PEP 440 ("" for any version)."""
+    if clause in ("", "*"):
+        return ""
     if clause[0] in "^~" and clause[1:2] != "=":
         if not re.fullmatch(r"[\^~]\s*\d+(\.\d+)*(\.\*)?", clause):
             raise VersionError(f"cannot read the constraint {clause!r}")
@@ -147,8 +144,7 @@ def _poetry_clause(clause: str, source: str) -> Target | None:
             index = next((i for i, p in enumerate(parts[:3]) if p), min(len(written), 3) - 1)
         else:  # ~1.2 and ~1.2.3: < 1.3; ~1: < 2
             index = 1 if len(written) > 1 else 0
-        bound = [*parts[:index], parts[index] + 1]
-        return Target(parse_version(".".join(map(str, bound))), below=True, source=source)
+        return "<" + ".".join(map(str, [*parts[:index], parts[index] + 1]))
     if clause[0].isdigit():  # a bare version is an exact pin in Poetry
-        clause = f"=={clause}"
-    return target_from_specifier(clause, source)
+        return f"=={clause}"
+    return clause
