@@ -160,9 +160,13 @@ def _option(flag: str, call: cst.Call, keywords: dict[str, cst.BaseExpression], 
     return Option(flag, call, default, type_name)
 
 
+_CONSTANTS: dict[str, object] = {"True": True, "False": False, "None": None}
+
+
 def _literal(node: cst.BaseExpression | None) -> object:
+    """A keyword's literal value: a string or True/False/None; None when absent, `...` when not literal."""
     if isinstance(node, cst.SimpleString):
         return node.evaluated_value
-    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Name) and node.value in _CONSTANTS:
+        return _CONSTANTS[node.value]
     return None if node is None else ...

@@ -464,9 +464,7 @@ _SERVER_BOOLEAN = _BOOLEAN_FLAGS - {"-q"}
 class Flags:
     """The `--flag value` / `--flag=value` pairs of a launcher (the last one wins, like argparse)."""
 
-    def __init__(
-        self, tokens: list[Token], *, stop_at_positional: bool, boolean: frozenset[str] = _BOOLEAN_FLAGS
-    ) -> None:
+    def __init__(self, tokens: list[Token], *, stop_at_positional: bool, boolean: frozenset[str]) -> None:
         self.pairs: list[tuple[str, Token]] = []
         self.seen: set[str] = set()
         self.unknown = False  # a word we cannot read (it may be any flag)
