@@ -91,7 +91,8 @@ RULES = (
         "are only a lower bound of what inference needs (the KV cache and activations come on top). "
         'vLLM and SGLang load with `dtype="auto"` when no dtype is given: the checkpoint\'s own precision, '
         "at least 2 bytes per parameter for an unquantized checkpoint, which is assumed when neither the id "
-        "(`-FP8`, `-AWQ`, `-4bit`...), nor `quantization=` / `--quantization`, nor `load_format`, nor the "
+        "(`-FP8`, `-AWQ`, `-4bit`...), nor `quantization=` (other than None) / `--quantization` / `-q`, nor "
+        "`load_format`, nor the "
         "model table (checkpoints stored in FP8 or MXFP4) says otherwise. Silent for transformers and "
         "diffusers loads that state no precision, when CPU offload is asked for, and for transformers "
         'models not placed on the GPU in full (`device_map="auto"` may offload).',
