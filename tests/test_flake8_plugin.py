@@ -242,6 +242,19 @@ def test_file_without_modal_code_is_not_parsed(monkeypatch: pytest.MonkeyPatch) 
     assert list(Plugin(ast.parse(text), lines, "plain.py").run()) == []
 
 
+# flake8 in-process, then whether libcst and the rules were imported (a last line of its own)
+IMPORTS_SCRIPT = (
+    "import sys\n"
+    "from flake8.main.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "rules = 'modal_gpu_lint.rules.registry' in sys.modules\n"
+    "print('libcst imported:', 'libcst' in sys.modules, 'rules imported:', rules)\n"
+)
+
+
 def test_modal_lookalikes_never_import_libcst(tmp_path: Path) -> None:
     """flake8 over files that pass the text prefilter but hold no Modal call (a multimodal model,
     a protobuf module, `modal` imported without a site): the gate on flake8's own tree rules them
@@ -251,17 +264,7 @@ def test_modal_lookalikes_never_import_libcst(tmp_path: Path) -> None:
         "from modal_proto import api_pb2\n\nCONFIG = api_pb2.GPUConfig(gpu='H100', timeout=3)\n"
     )
     (tmp_path / "client.py").write_text("import modal\n\n\ndef run(app):\n    return app.run(timeout=3, gpu=1)\n")
-    script = (
-        "import sys\n"
-        "from flake8.main.cli import main\n"
-        "try:\n"
-        "    main(sys.argv[1:])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "rules = 'modal_gpu_lint.rules.registry' in sys.modules\n"
-        "print('libcst imported:', 'libcst' in sys.modules, 'rules imported:', rules)\n"
-    )
-    run = [sys.executable, "-c", script, f"--format={FORMAT}", "--select", "MGL", "-j", "1", "."]
+    run = [sys.executable, "-c", IMPORTS_SCRIPT, f"--format={FORMAT}", "--select", "MGL", "-j", "1", "."]
     result = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.stdout.splitlines() == ["libcst imported: False rules imported: False"], result.stderr
     (tmp_path / "app.py").write_text(CUSTOM.replace("X300:4", "A10:8"))
@@ -302,3 +305,47 @@ def test_bom_and_crlf_line_endings(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_bytes(b"\xef\xbb\xbf" + source.encode())
     found = mgl(flake8("--select", "MGL", "app.py", cwd=tmp_path))
     assert found == cli("--select", "ALL", "app.py", cwd=tmp_path) == {("app.py", 6, "MGL003", 15)}
+
+
+def test_a_selection_without_mgl_codes_parses_nothing(tmp_path: Path) -> None:
+    """The plugin asks flake8's decision engine which MGL codes can be shown: none here, so a
+    Modal file with a finding is not parsed, and libcst and the rules are never imported."""
+    (tmp_path / "app.py").write_text(CUSTOM.replace("X300:4", "A10:8") + "import os\n")
+    run = [sys.executable, "-c", IMPORTS_SCRIPT, f"--format={FORMAT}", "-j", "1", "app.py"]
+    result = subprocess.run([*run, "--select", "F"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "libcst imported: False rules imported: False", result.stderr
+    assert [line.split("|")[3] for line in lines[:-1]] == ["F401"]
+    result = subprocess.run([*run, "--extend-ignore", "MGL"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines()[-1] == "libcst imported: False rules imported: False", result.stderr
+    result = subprocess.run([*run, "--select", "F,MGL003"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines()[-1] == "libcst imported: True rules imported: True", result.stderr
+    assert sorted(line.split("|")[3] for line in result.stdout.splitlines()[:-1]) == ["F401", "MGL003"]
+
+
+@pytest.mark.parametrize(
+    ("flake8_args", "cli_args"),
+    [
+        (("--select", "MGL101,MGL403,MGL9"), ("--select", "MGL101,MGL403")),
+        (("--select", "MGL", "--extend-ignore", "MGL1,MGL3"), ("--select", "ALL", "--ignore", "MGL1,MGL3")),
+        (("--extend-select", "MGL301"), ("--extend-select", "MGL301")),
+    ],
+)
+def test_a_selection_reports_what_the_cli_reports_with_that_selection(
+    flake8_args: tuple[str, ...], cli_args: tuple[str, ...]
+) -> None:
+    # only the selected rules run, as in the CLI: the same findings, whichever rules are left out
+    skipped = unparsable_by_python()
+    expected = {f for f in cli(*cli_args, ".") if f[0] not in skipped}
+    assert expected
+    assert mgl(flake8(*flake8_args, ".")) == expected
+
+
+def test_shown_codes_falls_back_to_every_rule() -> None:
+    import argparse
+
+    from modal_gpu_lint.doors.flake8_plugin import shown_codes
+    from modal_gpu_lint.rules.table import RULES
+
+    # options another flake8 might pass (no `select`, ...): flake8 then filters everything itself
+    assert shown_codes(argparse.Namespace()) == frozenset(RULES)

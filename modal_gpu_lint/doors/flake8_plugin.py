@@ -1,10 +1,11 @@
 """The flake8 door: the same engine on flake8's `lines`, reported as `MGLxxx message`.
 
-flake8 does all the filtering: the engine runs every rule and flake8 applies `--select`,
-`--extend-ignore`, `per-file-ignores` and `# noqa` (with flake8's own noqa pattern, which
-`noqa.py` copies, on the row we report). Rules that are off by default (MGL009, ...) go
-into flake8's default ignore list, so they stay off until selected. From
-`[tool.modal-gpu-lint]` only the catalog additions (`gpus`) and `fix-timeout` are read.
+flake8 does the filtering: `--select`, `--extend-ignore`, `per-file-ignores` and `# noqa` (with
+flake8's own noqa pattern, which `noqa.py` copies, on the row we report). Rules that are off by
+default (MGL009, ...) go into flake8's default ignore list, so they stay off until selected. The
+engine runs only the rules flake8's selection can show (asked once, of flake8's own decision
+engine), as the CLI runs only its `--select`: a run that selects no MGL code parses nothing.
+From `[tool.modal-gpu-lint]` only the catalog additions (`gpus`) and `fix-timeout` are read.
 
 flake8 hands every plugin the `ast` tree it built: the nesting guard and the gate
 (`analysis.gate`) run on that tree, and libcst and the rules are imported only when a file
@@ -39,7 +40,7 @@ class Plugin:
     version = __version__
 
     settings: Settings | None = None  # set by `parse_options`, read from the cwd's pyproject.toml
-    codes: frozenset[str] = frozenset(RULES)  # every rule: flake8 decides what is shown
+    codes: frozenset[str] = frozenset(RULES)  # the rules flake8 may show (set by `parse_options`)
 
     def __init__(self, tree: ast.AST, lines: Sequence[str], filename: str) -> None:
         self.tree = tree
@@ -53,16 +54,20 @@ class Plugin:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        """Read the catalog additions and `fix-timeout` from the nearest `[tool.modal-gpu-lint]`."""
+        """Read the catalog additions and `fix-timeout` from the nearest `[tool.modal-gpu-lint]`,
+        and keep the codes flake8's `--select`/`--ignore` (and their `extend-` forms) leave on."""
         try:
             cls.settings = load_settings()
         except ConfigError as error:
             from flake8.exceptions import ExecutionError  # type: ignore[import-untyped]
 
             raise ExecutionError(f"modal-gpu-lint: {error}") from None
+        cls.codes = shown_codes(options)
 
     def run(self) -> Iterator[Violation]:
         """Yield `(row, 0-based column, "MGLxxx message", type)` for every finding."""
+        if not self.codes:
+            return
         text = "".join(self.lines)
         if not may_have_findings(text.encode("utf-8", "surrogatepass")):
             return
@@ -82,6 +87,20 @@ class Plugin:
         analysis = analyze(module, text, settings, self.codes, noqa=False, path=self.filename)
         for d in to_diagnostics(self.filename, module, text, analysis):
             yield d.row, d.column - 1, f"{d.code} {d.message}", type(self)
+
+
+def shown_codes(options: argparse.Namespace) -> frozenset[str]:
+    """The rule codes flake8 reports with these options. `per-file-ignores` and `# noqa` only
+    remove more, per file or line, so flake8 still filters what the plugin yields. Every code
+    when flake8's decision engine cannot be asked (another flake8 than the one this was written
+    against): then flake8 filters all of it, as before."""
+    try:
+        from flake8.style_guide import Decision, DecisionEngine  # type: ignore[import-untyped]
+
+        engine = DecisionEngine(options)
+        return frozenset(code for code in RULES if engine.decision_for(code) is Decision.Selected)
+    except (ImportError, AttributeError, TypeError, ValueError):  # a renamed class or a missing option
+        return frozenset(RULES)
 
 
 def _default_settings() -> Settings:
