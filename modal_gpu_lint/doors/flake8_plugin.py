@@ -5,7 +5,9 @@ flake8's own noqa pattern, which `noqa.py` copies, on the row we report). Rules 
 default (MGL009, ...) go into flake8's default ignore list, so they stay off until selected. The
 engine runs only the rules flake8's selection can show (asked once, of flake8's own decision
 engine), as the CLI runs only its `--select`: a run that selects no MGL code parses nothing.
-From `[tool.modal-gpu-lint]` only the catalog additions (`gpus`) and `fix-timeout` are read.
+From `[tool.modal-gpu-lint]` the catalog additions (`gpus`), `fix-timeout`, `target-modal-version`
+(else the project's `modal` requirement) and `upgrade-notes` are read; rule selection there is
+the command line's.
 
 flake8 hands every plugin the `ast` tree it built: the nesting guard and the gate
 (`analysis.gate`) run on that tree, and libcst and the rules are imported only when a file
@@ -54,8 +56,8 @@ class Plugin:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        """Read the catalog additions and `fix-timeout` from the nearest `[tool.modal-gpu-lint]`,
-        and keep the codes flake8's `--select`/`--ignore` (and their `extend-` forms) leave on."""
+        """Read the nearest `[tool.modal-gpu-lint]` (catalog additions, `fix-timeout`, the target
+        Modal version), and keep the codes flake8's `--select`/`--ignore` (and their `extend-` forms) leave on."""
         try:
             cls.settings = load_settings()
         except ConfigError as error:
