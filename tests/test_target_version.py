@@ -190,3 +190,36 @@ def test_every_rule_version_comes_from_a_cited_api() -> None:
     assert versions["MGL201"].stops == (1, 4, 0)
     assert versions["MGL205"].deprecated
     assert versions["MGL205"].fix_needs == (1, 3, 0)
+
+
+def test_flake8_reads_the_target_and_upgrade_notes_from_pyproject(tmp_path: Path) -> None:
+    """The flake8 plugin judges by the same target as the command line (from `[tool.modal-gpu-lint]`)."""
+    import subprocess
+    import sys
+
+    def flake8() -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "flake8", "--select", "MGL2", "--format=%(row)d %(code)s %(text)s", "app.py"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        return result.stdout.splitlines()
+
+    project(tmp_path, {})
+    assert [line.split(" ")[1] for line in flake8()] == ["MGL203", "MGL201", "MGL205"]
+    (tmp_path / "pyproject.toml").write_text('[tool.modal-gpu-lint]\ntarget-modal-version = "0.73"\n')
+    assert flake8() == []
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.modal-gpu-lint]\ntarget-modal-version = "0.73"\nupgrade-notes = true\n'
+    )
+    assert flake8() == [
+        "3 MGL203 upgrade note (works on modal 0.73.0, fails from 1.0.0): "
+        "modal.Stub was renamed modal.App and removed in client 1.0.0",
+        "6 MGL201 upgrade note (works on modal 0.73.0, fails from 1.4.0): "
+        "keep_warm= was renamed min_containers= (it raises since client 1.4.0)",
+        "10 MGL205 upgrade note (works on modal 0.73.0, deprecated from 1.3.0): "
+        "max_inputs=1 is deprecated since client 1.3.0: write single_use_containers=True",
+    ]
